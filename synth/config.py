@@ -1,0 +1,183 @@
+"""Typed configuration: dataclasses with defaults that work, saved and loaded as JSON.
+
+The CLI maps its flags onto these same dataclasses, and every artifact stores the config that made it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from synth.alphabet import DEFAULT_CHARS
+from synth.errors import SynthError
+
+
+@dataclass
+class TextConfig:
+    """Where the text comes from: a weighted mix of sources, then a case transform."""
+
+    #: weights of the sources "random" (the seeds' randomstring), "words" (lexicon) and "corpus" (lines of a file)
+    sources: dict[str, float] = field(default_factory=lambda: {"random": 0.3, "words": 0.7})
+    min_len: int = 1
+    max_len: int = 16
+    #: characters random strings are drawn from; None means the whole alphabet
+    random_chars: str | None = None
+    #: word list file (one per line); None means the bundled English list
+    lexicon: str | None = None
+    #: UTF-8 text file, one sample per line
+    corpus: str | None = None
+    #: probabilities of case transforms applied to words and corpus lines
+    case: dict[str, float] = field(default_factory=lambda: {"lower": 0.4, "upper": 0.2, "title": 0.2, "keep": 0.2})
+    #: what to do with text the alphabet cannot encode: "error" or "filter" (skip it and count)
+    unencodable: str = "filter"
+
+
+@dataclass
+class FontConfig:
+    #: extra font folders searched besides the bundled fonts/ (files: .ttf, .otf, .ttc)
+    dirs: list[str] = field(default_factory=list)
+    #: whether the bundled fonts/ folder is used
+    bundled: bool = True
+    #: only fonts whose file stem is in this list (empty: all)
+    include: list[str] = field(default_factory=list)
+    #: fonts whose file stem is in this list are never used (held out)
+    exclude: list[str] = field(default_factory=list)
+    #: font size range as a fraction of the output height
+    size: tuple[float, float] = (0.55, 0.8)
+    #: extra space between characters, as a fraction of the font size
+    spacing: tuple[float, float] = (-0.02, 0.12)
+
+
+@dataclass
+class RenderConfig:
+    height: int = 32
+    #: fixed output width; None keeps the text's aspect (variable width, padded per batch)
+    width: int | None = 128
+    #: for variable width: the widest image allowed
+    max_width: int = 512
+    #: free space around the text, as a fraction of the height (random per side up to this)
+    margin: float = 0.25
+
+
+@dataclass
+class EffectsConfig:
+    """Each effect has a probability `p_*` and a range; 0 turns it off.
+
+    The defaults aim at printed text seen by a scanner or a phone camera.
+    """
+
+    p_rotate: float = 0.5
+    rotate: float = 3.0  # degrees, symmetric
+    p_upside_down: float = 0.0  # the seeds' `ud` flag
+    p_shear: float = 0.3
+    shear: float = 0.25  # horizontal shear factor, symmetric
+    p_perspective: float = 0.2
+    perspective: float = 0.06  # corner jitter as a fraction of the height
+    p_blur: float = 0.35
+    blur: tuple[float, float] = (0.3, 1.1)  # gaussian sigma in pixels
+    p_background: float = 0.7
+    #: weights of background kinds: flat paper, a linear gradient, a noise texture, an image from `background_dirs`
+    backgrounds: dict[str, float] = field(default_factory=lambda: {"flat": 0.4, "gradient": 0.35, "texture": 0.25, "image": 0.0})
+    background_dirs: list[str] = field(default_factory=list)
+    #: paper and ink grey levels (0 black, 255 white): contrast comes from their difference
+    paper: tuple[int, int] = (170, 255)
+    ink: tuple[int, int] = (0, 90)
+    p_invert: float = 0.1
+    p_gaussian_noise: float = 0.5
+    gaussian_noise: tuple[float, float] = (2.0, 12.0)  # std in grey levels
+    p_speckle: float = 0.15  # the seeds' speckle: blurred random dots
+    speckle: tuple[float, float] = (0.02, 0.1)  # std as a fraction of the grey range
+    p_salt_pepper: float = 0.05
+    salt_pepper: tuple[float, float] = (0.002, 0.02)  # fraction of pixels
+    p_jpeg: float = 0.25
+    jpeg: tuple[int, int] = (30, 90)  # quality
+
+    @classmethod
+    def off(cls) -> EffectsConfig:
+        """Plain black text on white: every effect's probability at 0."""
+        cfg = cls()
+        for f in dataclasses.fields(cfg):
+            if f.name.startswith("p_"):
+                setattr(cfg, f.name, 0.0)
+        return cfg
+
+
+@dataclass
+class SynthConfig:
+    alphabet: str = DEFAULT_CHARS
+    text: TextConfig = field(default_factory=TextConfig)
+    fonts: FontConfig = field(default_factory=FontConfig)
+    render: RenderConfig = field(default_factory=RenderConfig)
+    effects: EffectsConfig = field(default_factory=EffectsConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SynthConfig:
+        return from_dict(cls, data)
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=1, ensure_ascii=False), encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: str | Path) -> SynthConfig:
+        return load_json_config(cls, path)
+
+
+def load_json_config(cls: type, path: str | Path) -> Any:
+    """Read a JSON config file into the dataclass `cls`, with a clear error for a bad file or key."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as e:
+        raise SynthError(f"cannot read config file {path}: {e.strerror}") from None
+    except ValueError as e:
+        raise SynthError(f"config file {path} is not valid JSON: {e}") from None
+    if isinstance(data, dict) and "config" in data and "config" not in {f.name for f in dataclasses.fields(cls)}:
+        data = data["config"]  # a manifest.json or a model's record: the config sits under "config"
+    return from_dict(cls, data)
+
+
+def from_dict(cls: type, data: Any, where: str = "") -> Any:
+    """Build dataclass `cls` from plain JSON data, rejecting unknown keys by name."""
+    if not isinstance(data, dict):
+        raise SynthError(f"config{where or ''}: expected an object, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise SynthError(f"unknown config key(s) {unknown} in {cls.__name__}{where}; known keys: {sorted(names)}")
+    kwargs = {k: _coerce(hints[k], v, f"{where}.{k}") for k, v in data.items()}
+    return cls(**kwargs)
+
+
+def _coerce(tp: Any, value: Any, where: str) -> Any:
+    if dataclasses.is_dataclass(tp):
+        return from_dict(tp, value, where)
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        if value is None:
+            return None
+        inner = [a for a in typing.get_args(tp) if a is not type(None)]
+        return _coerce(inner[0], value, where)
+    if origin is tuple and isinstance(value, list):
+        return tuple(value)
+    if tp is float and isinstance(value, int):
+        return float(value)
+    return value
+
+
+def replace_path(obj: Any, dotted: str, value: Any) -> None:
+    """Set a nested field such as "effects.p_rotate" (used by sweeps and the CLI's --set)."""
+    *parents, last = dotted.split(".")
+    for p in parents:
+        obj = getattr(obj, p)
+    if not hasattr(obj, last):
+        raise SynthError(f"no config field {dotted!r}")
+    hint = typing.get_type_hints(type(obj))[last]
+    setattr(obj, last, _coerce(hint, value, dotted))

@@ -1,0 +1,258 @@
+"""Writing datasets to disk, resumably, and reading them (or any labels.tsv folder) back.
+
+Layout of a written dataset DIR:
+  manifest.json                 written last: its presence means the dataset is complete
+  labels.tsv                    png format: `images/SSSSS/IIIIIIII.png<TAB>text` (DTRB / PaddleOCR convention)
+  images/SSSSS/                 png format: one folder per shard, with the shard's labels.tsv and specs.jsonl
+  data-SSSSS-of-NNNNN.tfrecord  tfrecord format: one file per shard (image png, text, font, index, spec json)
+A shard appears under its final name only once complete (written under a temporary name, then renamed),
+so a killed run leaves only whole shards, and the same command run again renders only the missing ones.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from synth.alphabet import Alphabet
+from synth.batch import collate, run_ordered
+from synth.config import SynthConfig
+from synth.errors import SynthError
+from synth.sample import Renderer, to_model_input
+from synth.version import __version__
+
+FORMATS = ("png", "tfrecord")
+ARGS_FILE = ".render-args.json"
+
+
+def _encode_shard(renderer: Renderer, seed: int, start: int, n: int) -> list[tuple[int, bytes, str, str, str]]:
+    """Render and PNG-encode one shard in a worker: only compressed bytes cross the process boundary."""
+    out = []
+    for i in range(start, start + n):
+        img, spec = renderer.render(seed, i)
+        ok, buf = cv2.imencode(".png", img)
+        out.append((i, buf.tobytes(), spec.text, spec.font, json.dumps(spec.to_dict(), ensure_ascii=False)))
+    return out
+
+
+def _atomic_write(path: Path, data: str | bytes) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "wb") as f:
+        f.write(data.encode("utf-8") if isinstance(data, str) else data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def _shard_name(fmt: str, k: int, n_shards: int) -> str:
+    return f"images/{k:05d}" if fmt == "png" else f"data-{k:05d}-of-{n_shards:05d}.tfrecord"
+
+
+def _write_png_shard(out: Path, name: str, rows: list) -> None:
+    final = out / name
+    tmp = final.with_name(f".tmp-{final.name}-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    labels, specs = [], []
+    for i, png, text, _font, spec in rows:
+        (tmp / f"{i:08d}.png").write_bytes(png)
+        labels.append(f"{name}/{i:08d}.png\t{text}\n")
+        specs.append(spec + "\n")
+    (tmp / "labels.tsv").write_text("".join(labels), encoding="utf-8")
+    (tmp / "specs.jsonl").write_text("".join(specs), encoding="utf-8")
+    os.rename(tmp, final)
+
+
+def _write_tfrecord_shard(out: Path, name: str, rows: list) -> None:
+    import tensorflow as tf
+
+    def feature(v: bytes | int) -> tf.train.Feature:
+        if isinstance(v, bytes):
+            return tf.train.Feature(bytes_list=tf.train.BytesList(value=[v]))
+        return tf.train.Feature(int64_list=tf.train.Int64List(value=[v]))
+
+    final = out / name
+    tmp = final.with_name(f".tmp-{final.name}-{os.getpid()}")
+    with tf.io.TFRecordWriter(str(tmp)) as w:
+        for i, png, text, font, spec in rows:
+            ex = tf.train.Example(features=tf.train.Features(feature={
+                "image": feature(png), "text": feature(text.encode()), "font": feature(font.encode()),
+                "index": feature(i), "spec": feature(spec.encode()),
+            }))
+            w.write(ex.SerializeToString())
+    os.replace(tmp, final)
+
+
+def write(config: SynthConfig, out: str | Path, count: int, seed: int = 0, fmt: str = "png",
+          shard_size: int = 1000, workers: int | None = None, progress: bool = True) -> Path:
+    """Render samples seed:0..count-1 into `out`; resumes a killed run of the same arguments."""
+    if fmt not in FORMATS:
+        raise SynthError(f"unknown format {fmt!r}; use one of {FORMATS}")
+    if count < 1:
+        raise SynthError(f"--count must be at least 1, got {count}")
+    out = Path(out)
+    args = {"config": config.to_dict(), "seed": seed, "count": count, "format": fmt, "shard_size": shard_size}
+    args_text = json.dumps(args, sort_keys=True, ensure_ascii=False)
+    manifest_path = out / "manifest.json"
+    if out.exists() and any(out.iterdir()):
+        prev = out / ARGS_FILE
+        if not prev.exists() or prev.read_text(encoding="utf-8") != args_text:
+            raise SynthError(
+                f"{out} already holds other files or a dataset made with other arguments; "
+                "choose an empty --out folder, or run the same command as before to resume it"
+            )
+        if manifest_path.exists():
+            return out  # already complete
+    out.mkdir(parents=True, exist_ok=True)
+    _atomic_write(out / ARGS_FILE, args_text)
+    for stale in out.glob(".tmp-*"):
+        shutil.rmtree(stale, ignore_errors=True) if stale.is_dir() else stale.unlink()
+    for stale in (out / "images").glob(".tmp-*") if (out / "images").exists() else []:
+        shutil.rmtree(stale, ignore_errors=True)
+
+    renderer = Renderer(config)  # validates the config before any worker starts
+    n_shards = -(-count // shard_size)
+    todo = [k for k in range(n_shards) if not (out / _shard_name(fmt, k, n_shards)).exists()]
+    done = (n_shards - len(todo)) * shard_size
+    tasks = [(seed, k * shard_size, min(shard_size, count - k * shard_size)) for k in todo]
+    writer = _write_png_shard if fmt == "png" else _write_tfrecord_shard
+    bar = _progress(count, done if todo else count, progress)
+    for k, rows in zip(todo, run_ordered(config, _encode_shard, tasks, workers)):
+        writer(out, _shard_name(fmt, k, n_shards), rows)
+        bar.update(len(rows))
+    bar.close()
+
+    if fmt == "png":
+        lines = [(out / _shard_name(fmt, k, n_shards) / "labels.tsv").read_text(encoding="utf-8")
+                 for k in range(n_shards)]
+        _atomic_write(out / "labels.tsv", "".join(lines))
+    manifest = {
+        "version": __version__,
+        "format": fmt,
+        "count": count,
+        "seed": seed,
+        "shard_size": shard_size,
+        "shards": [_shard_name(fmt, k, n_shards) for k in range(n_shards)],
+        "alphabet": renderer.alphabet.to_json(),
+        "fonts": renderer.fonts.manifest(),
+        "config": config.to_dict(),
+    }
+    _atomic_write(manifest_path, json.dumps(manifest, indent=1, ensure_ascii=False))
+    return out
+
+
+def _progress(total: int, initial: int, enabled: bool) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(total=total, initial=initial, unit="img", disable=not enabled, desc="render", smoothing=0.1)
+
+
+def read_manifest(path: str | Path) -> dict[str, Any] | None:
+    p = Path(path) / "manifest.json"
+    if not p.exists():
+        return None
+    try:
+        return json.loads(p.read_text(encoding="utf-8"))
+    except ValueError as e:
+        raise SynthError(f"{p} is corrupt ({e}); re-render the dataset") from None
+
+
+def read_labels(path: str | Path) -> list[tuple[str, str]]:
+    """(relative image path, text) pairs of a labels.tsv; a clear error for a missing or malformed file."""
+    p = Path(path) / "labels.tsv"
+    if not p.exists():
+        raise SynthError(f"{path} has no labels.tsv; a dataset folder needs `image_path<TAB>text` lines")
+    rows = []
+    for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        if "\t" not in line:
+            raise SynthError(f"{p}:{n}: expected `image_path<TAB>text`, got {line[:80]!r}")
+        rel, text = line.split("\t", 1)
+        rows.append((rel, text))
+    if not rows:
+        raise SynthError(f"{p} lists no images")
+    return rows
+
+
+def _load_image(path: Path) -> np.ndarray:
+    img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if img is None:
+        raise SynthError(f"cannot read image {path}: missing or corrupt; fix or remove its labels.tsv line")
+    if img.dtype != np.uint8:
+        img = (img / 257).astype(np.uint8) if img.dtype == np.uint16 else img.astype(np.uint8)
+    if img.ndim == 3:
+        img = cv2.cvtColor(img, cv2.COLOR_BGRA2GRAY if img.shape[2] == 4 else cv2.COLOR_BGR2GRAY)
+    return img
+
+
+def iter_samples(path: str | Path) -> Iterator[tuple[np.ndarray, str, str]]:
+    """(grey uint8 image as stored, text, font or '') for every sample of a dataset folder, in order."""
+    path = Path(path)
+    manifest = read_manifest(path)
+    if manifest is not None and manifest["format"] == "tfrecord":
+        import tensorflow as tf
+
+        files = [str(path / s) for s in manifest["shards"]]
+        feats = {k: tf.io.FixedLenFeature([], tf.string) for k in ("image", "text", "font")}
+        for rec in tf.data.TFRecordDataset(files).as_numpy_iterator():
+            ex = tf.io.parse_single_example(rec, feats)
+            img = cv2.imdecode(np.frombuffer(ex["image"].numpy(), np.uint8), cv2.IMREAD_GRAYSCALE)
+            yield img, ex["text"].numpy().decode("utf-8"), ex["font"].numpy().decode("utf-8")
+        return
+    fonts: dict[str, str] = {}
+    if manifest is not None:
+        for shard in manifest["shards"]:
+            for line in (path / shard / "specs.jsonl").read_text(encoding="utf-8").splitlines():
+                spec = json.loads(line)
+                fonts[f"{shard}/{spec['index']:08d}.png"] = spec["font"]
+    for rel, text in read_labels(path):
+        yield _load_image(path / rel), text, fonts.get(rel, "")
+
+
+def read(path: str | Path, height: int | None = None, width: int | None | str = "auto", alphabet: Alphabet | None
+         = None, batch_size: int | None = None, max_len: int | None = None, encode: str = "strict") -> Any:
+    """A dataset folder (ours, either format, or any folder of real images with a labels.tsv) as a
+    tf.data.Dataset with the element structure of `synth.stream`.
+
+    Images are resized to `height` keeping their aspect, then padded (or squeezed) to `width`; width None
+    keeps each image's own width. For our datasets the defaults come from the manifest; for others: 32 high,
+    variable width, the default alphabet. `encode="keep"` keeps texts with characters outside the alphabet
+    (their `label` holds only the encodable ones): for scoring real data.
+    """
+    from synth.streaming import as_dataset
+
+    path = Path(path)
+    if not path.is_dir():
+        raise SynthError(f"dataset folder not found: {path}")
+    manifest = read_manifest(path)
+    cfg = SynthConfig.from_dict(manifest["config"]) if manifest else None
+    height = height or (cfg.render.height if cfg else 32)
+    if width == "auto":
+        width = cfg.render.width if cfg else None
+    alphabet = alphabet or (Alphabet.from_json(manifest["alphabet"]) if manifest else Alphabet())
+    if max_len is None:
+        max_len = cfg.text.max_len if cfg else max(len(t) for _, t in read_labels(path))
+    n = batch_size or 64
+
+    def batches() -> Iterator[dict[str, Any]]:
+        images, texts, fonts = [], [], []
+        for img, text, font in iter_samples(path):
+            images.append(to_model_input(img, height, width))
+            texts.append(text)
+            fonts.append(font)
+            if len(images) == n:
+                yield collate(images, texts, fonts, alphabet, max_len, encode)
+                images, texts, fonts = [], [], []
+        if images:
+            yield collate(images, texts, fonts, alphabet, max_len, encode)
+
+    return as_dataset(batches, height, width, max_len, batch_size)
+

@@ -1,0 +1,244 @@
+"""Photometric effects: paper and ink, backgrounds, blur, noise, inversion, JPEG.
+
+Each effect is a small component: `sample(rng)` draws its parameters (or None when it does not fire) into
+the sample's spec, and `apply(img, params)` uses nothing but those parameters, so a spec can be edited and
+re-rendered. Noise comes from fixed pre-made fields sliced at a random offset: as random per sample, and
+several times cheaper than drawing fresh normals for every pixel.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from synth.config import EffectsConfig
+from synth.errors import SynthError
+from synth.rng import Draws, cumulative
+
+FIELD_SHAPE = (256, 2048)
+IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
+
+
+@lru_cache(maxsize=None)
+def noise_field(kind: str) -> np.ndarray:
+    """A fixed float32 field, the same in every process: 'normal' (unit gaussian), 'speckle' (blurred normal,
+    unit std) or 'texture' (smooth paper-like noise, unit std)."""
+    rng = np.random.default_rng({"normal": 1, "speckle": 2, "texture": 3}[kind])
+    f = rng.standard_normal(FIELD_SHAPE, dtype=np.float32)
+    if kind == "speckle":
+        f = cv2.GaussianBlur(f, (0, 0), 1.0)
+    elif kind == "texture":
+        f = cv2.GaussianBlur(f, (0, 0), 6.0) + 0.35 * cv2.GaussianBlur(f, (0, 0), 1.5)
+    return f / f.std()
+
+
+def field_window(kind: str, h: int, w: int, offset: tuple[float, float]) -> np.ndarray:
+    f = noise_field(kind)
+    fh, fw = f.shape
+    if h > fh or w > fw:
+        f = np.tile(f, (-(-h // fh), -(-w // fw)))
+        fh, fw = f.shape
+    oy = int(offset[0] * (fh - h))
+    ox = int(offset[1] * (fw - w))
+    return f[oy : oy + h, ox : ox + w]
+
+
+def _uniform(rng: Draws, lo_hi: tuple[float, float]) -> float:
+    return rng.uniform(lo_hi[0], lo_hi[1])
+
+
+def _images_in(dirs: list[str]) -> list[Path]:
+    files: list[Path] = []
+    for d in dirs:
+        if not Path(d).is_dir():
+            raise SynthError(f"background folder not found: {d}; pass an existing folder of images")
+        files += sorted(p for p in Path(d).rglob("*") if p.suffix.lower() in IMAGE_EXTS)
+    return files
+
+
+class Paper:
+    """Background and ink: flat, gradient, texture or image paper, with ink darker (before inversion)."""
+
+    def __init__(self, cfg: EffectsConfig):
+        self.cfg = cfg
+        self.kinds = [k for k, w in cfg.backgrounds.items() if w > 0]
+        self.images = _images_in(cfg.background_dirs) if "image" in self.kinds else []
+        if "image" in self.kinds and not self.images:
+            raise SynthError(
+                "background kind 'image' has a weight but effects.background_dirs holds no images; "
+                "name a folder of images or set its weight to 0"
+            )
+        unknown = set(self.kinds) - {"flat", "gradient", "texture", "image"}
+        if unknown:
+            raise SynthError(f"unknown background kind(s) {sorted(unknown)}; use flat, gradient, texture, image")
+        self.cum = cumulative([cfg.backgrounds[k] for k in self.kinds]) if self.kinds else []
+
+    def sample(self, rng: Draws) -> dict:
+        c = self.cfg
+        u = [rng.random() for _ in range(4)]
+        paper = _uniform(rng, c.paper)
+        ink = _uniform(rng, c.ink)
+        kind = "flat"
+        if self.kinds and u[0] < c.p_background:
+            kind = self.kinds[rng.choice(self.cum)]
+        params: dict = {"kind": kind, "paper": paper, "ink": ink}
+        if kind == "gradient":
+            params.update(angle=u[1] * 360.0, span=u[2] * 0.5 * (paper - c.paper[0] + 20.0))
+        elif kind == "texture":
+            params.update(offset=[u[1], u[2]], strength=3.0 + u[3] * 12.0)
+        elif kind == "image":
+            params.update(image=rng.integers(0, len(self.images)), offset=[u[1], u[2]])
+        return params
+
+    def background(self, p: dict, h: int, w: int) -> np.ndarray:
+        kind = p["kind"]
+        if kind == "gradient":
+            t = np.deg2rad(p["angle"])
+            ys, xs = np.ogrid[0:h, 0:w]
+            ramp = (xs * np.cos(t) + ys * np.sin(t)) / max(h, w)
+            bg = p["paper"] - p["span"] * (ramp - ramp.min()).astype(np.float32)
+        elif kind == "texture":
+            bg = p["paper"] + p["strength"] * field_window("texture", h, w, p["offset"])
+        elif kind == "image":
+            bg = self._image_crop(p["image"], p["offset"], h, w)
+        else:
+            return np.full((h, w), p["paper"], np.float32)
+        return bg.astype(np.float32, copy=False)
+
+    def _image_crop(self, i: int, offset: list[float], h: int, w: int) -> np.ndarray:
+        img = _load_background(str(self.images[i]))
+        ih, iw = img.shape
+        s = max(h / ih, w / iw, 1.0)
+        if s > 1.0:
+            img = cv2.resize(img, (int(np.ceil(iw * s)), int(np.ceil(ih * s))), interpolation=cv2.INTER_LINEAR)
+            ih, iw = img.shape
+        oy, ox = int(offset[0] * (ih - h)), int(offset[1] * (iw - w))
+        return img[oy : oy + h, ox : ox + w].astype(np.float32)
+
+    def apply(self, mask: np.ndarray, p: dict) -> np.ndarray:
+        """Ink over paper: the mask is the ink's coverage (0..255)."""
+        h, w = mask.shape
+        bg = self.background(p, h, w)
+        a = mask.astype(np.float32) * (1.0 / 255.0)
+        ink = p["ink"]
+        if p["kind"] == "image":
+            ink = min(ink, float(np.median(bg)) - 60.0)  # keep the text readable on a dark photo
+        return bg + (ink - bg) * a
+
+
+@lru_cache(maxsize=64)
+def _load_background(path: str) -> np.ndarray:
+    img = cv2.imread(path, cv2.IMREAD_GRAYSCALE)
+    if img is None:
+        raise SynthError(f"background image {path} cannot be read; remove it from the background folder")
+    return img
+
+
+class Effect:
+    """One photometric step: probability `p`, parameters drawn by `draw`, pixels changed by `apply`."""
+
+    name = ""
+
+    def __init__(self, p: float):
+        self.p = p
+
+    def sample(self, rng: Draws) -> dict | None:
+        fire = rng.random() < self.p
+        params = self.draw(rng)  # drawn either way: the draws that follow never shift
+        return params if fire else None
+
+    def draw(self, rng: Draws) -> dict:
+        raise NotImplementedError
+
+    def apply(self, img: np.ndarray, p: dict) -> np.ndarray:
+        raise NotImplementedError
+
+
+class Blur(Effect):
+    name = "blur"
+
+    def __init__(self, p: float, sigma: tuple[float, float]):
+        super().__init__(p)
+        self.sigma = sigma
+
+    def draw(self, rng: Draws) -> dict:
+        return {"sigma": _uniform(rng, self.sigma)}
+
+    def apply(self, img: np.ndarray, p: dict) -> np.ndarray:
+        return cv2.GaussianBlur(img, (0, 0), p["sigma"])
+
+
+class FieldNoise(Effect):
+    """Additive noise from a pre-made field: gaussian (per pixel) or the seeds' speckle (blurred, in blobs)."""
+
+    def __init__(self, name: str, p: float, std: tuple[float, float], kind: str):
+        super().__init__(p)
+        self.name, self.std, self.kind = name, std, kind
+
+    def draw(self, rng: Draws) -> dict:
+        return {"std": _uniform(rng, self.std), "offset": [rng.random(), rng.random()]}
+
+    def apply(self, img: np.ndarray, p: dict) -> np.ndarray:
+        h, w = img.shape
+        return img + p["std"] * field_window(self.kind, h, w, p["offset"])
+
+
+class SaltPepper(Effect):
+    name = "salt_pepper"
+
+    def __init__(self, p: float, amount: tuple[float, float]):
+        super().__init__(p)
+        self.amount = amount
+
+    def draw(self, rng: Draws) -> dict:
+        return {"amount": _uniform(rng, self.amount), "seed": rng.integers(0, 2**31)}
+
+    def apply(self, img: np.ndarray, p: dict) -> np.ndarray:
+        h, w = img.shape
+        r = np.random.default_rng(p["seed"])
+        n = max(1, int(p["amount"] * h * w))
+        flat = img.reshape(-1).copy()
+        idx = r.integers(0, h * w, n)
+        flat[idx] = np.where(r.random(n) < 0.5, 0.0, 255.0)
+        return flat.reshape(h, w)
+
+
+class Invert(Effect):
+    name = "invert"
+
+    def draw(self, rng: Draws) -> dict:
+        return {}
+
+    def apply(self, img: np.ndarray, p: dict) -> np.ndarray:
+        return 255.0 - img
+
+
+class Jpeg(Effect):
+    """Compression artefacts; runs last, on the uint8 image."""
+
+    name = "jpeg"
+
+    def __init__(self, p: float, quality: tuple[int, int]):
+        super().__init__(p)
+        self.quality = quality
+
+    def draw(self, rng: Draws) -> dict:
+        return {"quality": rng.integers(self.quality[0], self.quality[1] + 1)}
+
+    def apply(self, img: np.ndarray, p: dict) -> np.ndarray:
+        ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, p["quality"]])
+        return cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE)
+
+
+def build_effects(cfg: EffectsConfig) -> list[Effect]:
+    """The float-image effects in the order they run; JPEG is separate as it needs uint8."""
+    return [
+        Blur(cfg.p_blur, cfg.blur),
+        FieldNoise("gaussian_noise", cfg.p_gaussian_noise, cfg.gaussian_noise, "normal"),
+        FieldNoise("speckle", cfg.p_speckle, (cfg.speckle[0] * 255.0, cfg.speckle[1] * 255.0), "speckle"),
+        SaltPepper(cfg.p_salt_pepper, cfg.salt_pepper),
+        Invert(cfg.p_invert),
+    ]

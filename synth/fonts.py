@@ -1,0 +1,216 @@
+"""The font library: discovery, glyph coverage (cmap plus a render check), and choosing a font per text.
+
+Coverage is what the font can really draw: a character counts only if the cmap maps it AND the glyph
+draws something other than nothing or the .notdef box. Results are cached per font hash, so workers and
+later runs skip the check.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import struct
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import ImageFont
+
+from synth.config import FontConfig
+from synth.errors import SynthError
+
+BUNDLED_DIR = Path(__file__).resolve().parent.parent / "fonts"
+FONT_EXTS = {".ttf", ".otf", ".ttc"}
+CHECK_SIZE = 32
+#: bumped when the render check changes, so stale cache entries are recomputed
+CHECK_VERSION = 1
+
+
+def cache_dir() -> Path:
+    root = os.environ.get("SYNTHOCR_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "synthocr"
+    )
+    return Path(root)
+
+
+@dataclass(frozen=True)
+class FontInfo:
+    path: str
+    name: str  # file stem: the font's id in specs, manifests and reports
+    sha256: str
+    family: str
+    style: str
+    covered: frozenset[str]
+
+    def lacks(self, chars: str) -> str:
+        return "".join(dict.fromkeys(c for c in chars if c not in self.covered))
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _glyph_bitmap(font: ImageFont.FreeTypeFont, ch: str) -> np.ndarray:
+    mask = font.getmask(ch, mode="L")
+    return np.asarray(mask, dtype=np.uint8).reshape(mask.size[1], mask.size[0])
+
+
+def render_check(font: ImageFont.FreeTypeFont, chars: str, cmap: set[int]) -> str:
+    """The characters of `chars` the font maps in its cmap and really draws (not blank, not .notdef)."""
+    notdef = _glyph_bitmap(font, "\U0010fffd")  # a private-use code point no Latin font maps: draws .notdef
+    ok = []
+    for ch in chars:
+        if ord(ch) not in cmap:
+            continue
+        if ch.isspace():
+            ok.append(ch)
+            continue
+        bmp = _glyph_bitmap(font, ch)
+        if bmp.size == 0 or int(bmp.max()) < 64:
+            continue  # maps to an empty glyph
+        if bmp.shape == notdef.shape and np.array_equal(bmp, notdef):
+            continue  # draws the tofu box
+        ok.append(ch)
+    return "".join(ok)
+
+
+def _read_font(path: Path) -> tuple[ImageFont.FreeTypeFont, set[int], str, str]:
+    from fontTools.ttLib import TTFont, TTLibError
+
+    try:
+        tt = TTFont(str(path), fontNumber=0, lazy=True)
+        cmap = set(tt.getBestCmap() or {})
+        names = tt["name"]
+        family = str(names.getDebugName(1) or path.stem)
+        style = str(names.getDebugName(2) or "")
+        tt.close()
+        font = ImageFont.truetype(str(path), CHECK_SIZE)
+    except (TTLibError, OSError, KeyError, AssertionError, ValueError, struct.error) as e:
+        raise SynthError(
+            f"font file {path} cannot be read ({type(e).__name__}: {e}); it is corrupt or not a font: remove it "
+            "from the font folder or replace it"
+        ) from None
+    if not cmap:
+        raise SynthError(f"font file {path} has no Unicode cmap; it cannot draw text: remove it from the font folder")
+    return font, cmap, family, style
+
+
+class _CoverageCache:
+    """JSON file: sha256 -> {checked: chars, covered: chars, family, style}. Written atomically."""
+
+    def __init__(self) -> None:
+        self.path = cache_dir() / f"coverage-v{CHECK_VERSION}.json"
+        try:
+            self.data: dict[str, dict] = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            self.data = {}
+        self.dirty = False
+
+    def save(self) -> None:
+        if not self.dirty:
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, suffix=".tmp")
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump(self.data, f, ensure_ascii=False)
+            os.replace(tmp, self.path)
+        except OSError:
+            pass  # a read-only cache only costs time
+
+
+def discover(cfg: FontConfig) -> list[Path]:
+    """Font files in the bundled folder (if enabled) and the configured folders, filtered by include/exclude."""
+    dirs = ([BUNDLED_DIR] if cfg.bundled else []) + [Path(d) for d in cfg.dirs]
+    files: list[Path] = []
+    for d in dirs:
+        if not d.is_dir():
+            raise SynthError(f"font folder not found: {d}; pass an existing folder of .ttf/.otf files")
+        files += sorted(p for p in d.rglob("*") if p.suffix.lower() in FONT_EXTS and p.is_file())
+    if cfg.include:
+        files = [p for p in files if p.stem in set(cfg.include)]
+    excluded = set(cfg.exclude)
+    files = [p for p in files if p.stem not in excluded]
+    seen: set[str] = set()
+    unique = []
+    for p in files:  # the same font in two folders would double its weight in sampling
+        if p.stem not in seen:
+            seen.add(p.stem)
+            unique.append(p)
+    if not unique:
+        raise SynthError(
+            f"no font files (.ttf/.otf/.ttc) found in {[str(d) for d in dirs]} after include={cfg.include} "
+            f"exclude={cfg.exclude}; add fonts or loosen the filters"
+        )
+    return unique
+
+
+class FontLibrary:
+    """The fonts a config can use, each with the characters of the alphabet it really draws."""
+
+    def __init__(self, cfg: FontConfig, chars: str):
+        self.cfg = cfg
+        cache = _CoverageCache()
+        self.fonts: list[FontInfo] = []
+        for path in discover(cfg):
+            sha = _sha256(path)
+            entry = cache.data.get(sha)
+            if entry is None or not set(chars) <= set(entry["checked"]):
+                font, cmap, family, style = _read_font(path)
+                todo = chars if entry is None else "".join(c for c in chars if c not in entry["checked"])
+                got = render_check(font, todo, cmap)
+                old = entry or {"checked": "", "covered": ""}
+                entry = {
+                    "checked": old["checked"] + todo,
+                    "covered": old["covered"] + got,
+                    "family": family,
+                    "style": style,
+                }
+                cache.data[sha] = entry
+                cache.dirty = True
+            covered = frozenset(entry["covered"]) & frozenset(chars)
+            self.fonts.append(FontInfo(str(path), path.stem, sha, entry["family"], entry["style"], covered))
+        cache.save()
+        self.by_name = {f.name: f for f in self.fonts}
+        self._covering: dict[frozenset[str], tuple[int, ...]] = {}
+
+    def __len__(self) -> int:
+        return len(self.fonts)
+
+    def get(self, name: str) -> FontInfo:
+        try:
+            return self.by_name[name]
+        except KeyError:
+            raise SynthError(f"font {name!r} is not in the library; known fonts: {sorted(self.by_name)}") from None
+
+    def covering(self, chars: frozenset[str]) -> tuple[int, ...]:
+        """Indices of the fonts that draw every one of `chars` (memoized: texts reuse few character sets)."""
+        idx = self._covering.get(chars)
+        if idx is None:
+            if len(self._covering) > 65536:
+                self._covering.clear()
+            idx = self._covering[chars] = tuple(i for i, f in enumerate(self.fonts) if chars <= f.covered)
+        return idx
+
+    def candidates(self, text: str) -> tuple[int, ...]:
+        """Fonts that can draw `text`; a clear error naming the characters and fonts tried if none can."""
+        chars = frozenset(text.replace(" ", ""))
+        idx = self.covering(chars)
+        if not idx:
+            missing = "".join(sorted(c for c in chars if not any(c in f.covered for f in self.fonts)))
+            detail = (
+                f"no font draws {missing!r}"
+                if missing
+                else "each character is drawn by some font, but no single font draws them all"
+            )
+            raise SynthError(
+                f"no font can draw the text {text!r}: {detail}; fonts tried: {[f.name for f in self.fonts]}. "
+                "Add a font that covers these characters (--font-dir) or remove them from the alphabet/text"
+            )
+        return idx
+
+    def manifest(self) -> list[dict]:
+        return [{"name": f.name, "file": Path(f.path).name, "sha256": f.sha256, "family": f.family,
+                 "style": f.style} for f in self.fonts]

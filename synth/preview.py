@@ -1,0 +1,53 @@
+"""A contact sheet of samples with their text and font, so a person sees the data at a glance."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from synth.config import SynthConfig
+from synth.sample import Renderer
+
+CAPTION_FONT = Path(__file__).resolve().parent.parent / "fonts" / "dejavu" / "DejaVuSansMono-Bold.ttf"
+
+
+def caption_font(px: int = 11) -> ImageFont.ImageFont:
+    try:
+        return ImageFont.truetype(str(CAPTION_FONT), px)
+    except OSError:
+        return ImageFont.load_default()
+
+
+def grid(tiles: list[tuple[np.ndarray, list[str]]], columns: int = 4, scale: int = 2) -> Image.Image:
+    """Lay out grey images with caption lines under each; shared by the preview and the worst-sample reports."""
+    font = caption_font()
+    line_h = 13
+    n_lines = max(len(c) for _, c in tiles)
+    tile_w = max(im.shape[1] for im, _ in tiles) * scale
+    tile_h = max(im.shape[0] for im, _ in tiles) * scale + n_lines * line_h + 6
+    rows = -(-len(tiles) // columns)
+    sheet = Image.new("RGB", (columns * (tile_w + 8) + 8, rows * tile_h + 8), "white")
+    draw = ImageDraw.Draw(sheet)
+    for k, (img, caption) in enumerate(tiles):
+        x = 8 + (k % columns) * (tile_w + 8)
+        y = 4 + (k // columns) * tile_h
+        pic = Image.fromarray(img).resize((img.shape[1] * scale, img.shape[0] * scale), Image.NEAREST)
+        sheet.paste(pic.convert("RGB"), (x, y))
+        ty = y + pic.height + 2
+        for j, line in enumerate(caption):
+            draw.text((x, ty + j * line_h), line[: tile_w // 7], fill=(160, 0, 0) if j else (0, 0, 0), font=font)
+    return sheet
+
+
+def preview(config: SynthConfig | None, out: str | Path, seed: int = 0, count: int = 32, columns: int = 4) -> Path:
+    renderer = Renderer(config)
+    tiles = []
+    for i in range(count):
+        img, spec = renderer.render(seed, i)
+        tiles.append((img, [repr(spec.text)[1:-1], spec.font]))
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    grid(tiles, columns).save(out)
+    return out

@@ -1,0 +1,125 @@
+"""One sample, from (seed, index) to pixels: draw the whole spec first, then render it.
+
+`Renderer.sample_spec` makes every random choice; `Renderer.render_spec` is a pure function of the spec.
+Override any field of a spec (same text in another font, no rotation...) and render it again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+import cv2
+import numpy as np
+
+from synth.alphabet import Alphabet
+from synth.config import SynthConfig
+from synth.draw import AtlasCache, draw_line
+from synth.effects import Jpeg, Paper, build_effects
+from synth.errors import SynthError
+from synth.fonts import FontLibrary
+from synth.geometry import place, sample_geometry
+from synth.rng import Draws
+from synth.text import TextSource
+
+
+@dataclass
+class Spec:
+    """Everything random about one sample; JSON-able, so it travels with the image into manifests and reports."""
+
+    seed: int
+    index: int
+    text: str
+    source: str
+    font: str
+    size: int  # font size in pixels
+    spacing: float  # extra pixels between characters
+    geometry: dict[str, Any]
+    paper: dict[str, Any]
+    effects: dict[str, dict | None] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Spec:
+        return cls(**d)
+
+
+class Renderer:
+    """Draws samples of one config. Cheap to use, not to build: make one per process and reuse it."""
+
+    def __init__(self, config: SynthConfig | None = None):
+        self.config = config = config or SynthConfig()
+        self.alphabet = Alphabet(config.alphabet)
+        rc = config.render
+        if rc.height < 8:
+            raise SynthError(f"render.height {rc.height} is too small; use at least 8 pixels")
+        if rc.width is not None and rc.width < rc.height:
+            raise SynthError(f"render.width {rc.width} is below the height {rc.height}; use a wider canvas")
+        self.text = TextSource(config.text, self.alphabet)
+        self.fonts = FontLibrary(config.fonts, self.alphabet.chars)
+        self.paper = Paper(config.effects)
+        self.effects = build_effects(config.effects)
+        self.jpeg = Jpeg(config.effects.p_jpeg, config.effects.jpeg)
+        self.atlases = AtlasCache()
+        self.draws = Draws()
+        lo, hi = config.fonts.size
+        if not 0 < lo <= hi:
+            raise SynthError(f"fonts.size range {config.fonts.size} is invalid; use fractions like [0.55, 0.8]")
+        self.px_range = (max(6, round(lo * rc.height)), max(6, round(hi * rc.height)))
+
+    def sample_spec(self, seed: int, index: int) -> Spec:
+        rng = self.draws.start(seed, index)  # a function of (seed, index) only: workers and order do not matter
+        text, source = self.text.sample(rng)
+        candidates = self.fonts.candidates(text)
+        font = self.fonts.fonts[candidates[rng.integers(0, len(candidates))]].name
+        size = rng.integers(self.px_range[0], self.px_range[1] + 1)
+        spacing = rng.uniform(*self.config.fonts.spacing) * size
+        geometry = sample_geometry(rng, self.config.effects, self.config.render)
+        paper = self.paper.sample(rng)
+        effects = {e.name: e.sample(rng) for e in self.effects}
+        effects["jpeg"] = self.jpeg.sample(rng)
+        return Spec(seed, index, text, source, font, size, spacing, geometry, paper, effects)
+
+    def render_spec(self, spec: Spec) -> np.ndarray:
+        """The uint8 grey image (H x W) of a spec."""
+        info = self.fonts.get(spec.font)
+        lacking = info.lacks(spec.text.replace(" ", ""))
+        if lacking:
+            raise SynthError(f"font {spec.font} cannot draw {lacking!r} of {spec.text!r}; choose a covering font")
+        atlas = self.atlases.get(info.path, spec.size)
+        line = draw_line(atlas, spec.text, spec.spacing)
+        # the ascent-descent box sits at the bottom of any overhang above the ascent
+        top = line.shape[0] - atlas.ascent - atlas.descent if line.shape[0] > atlas.ascent + atlas.descent else 0
+        mask = place(line, spec.geometry, self.config.render, (top, top + atlas.ascent + atlas.descent))
+        img = self.paper.apply(mask, spec.paper)
+        for e in self.effects:
+            p = spec.effects.get(e.name)
+            if p is not None:
+                img = e.apply(img, p)
+        img = np.clip(img, 0, 255, out=img).astype(np.uint8) if img.dtype != np.uint8 else img
+        if spec.effects.get("jpeg") is not None:
+            img = self.jpeg.apply(img, spec.effects["jpeg"])
+        return img
+
+    def render(self, seed: int, index: int) -> tuple[np.ndarray, Spec]:
+        spec = self.sample_spec(seed, index)
+        return self.render_spec(spec), spec
+
+
+def to_model_input(img: np.ndarray, height: int, width: int | None) -> np.ndarray:
+    """Any image (grey or colour, any size) -> uint8 (height, W): resized to the height keeping the aspect,
+    then right-padded with its edge colour (or squeezed when wider) to a fixed width."""
+    if img.ndim == 3:
+        img = cv2.cvtColor(img, cv2.COLOR_RGBA2GRAY if img.shape[2] == 4 else cv2.COLOR_RGB2GRAY)
+    h, w = img.shape
+    new_w = max(1, round(w * height / h))
+    if width is not None and new_w > width:
+        new_w = width
+    interp = cv2.INTER_AREA if h > height else cv2.INTER_LINEAR
+    img = cv2.resize(img, (new_w, height), interpolation=interp)
+    if width is not None and new_w < width:
+        img = np.pad(img, ((0, 0), (0, width - new_w)), mode="edge")
+    return img

@@ -1,0 +1,1 @@
+"""Models, CTC loss and decoding, metrics, fitting and evaluation of text recognizers on synth data."""

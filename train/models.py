@@ -1,0 +1,148 @@
+"""A zoo of CTC recognizers, built by name: images (B, H, W, 1) in [0, 1] to logits (B, T, classes).
+
+The models end in logits, not softmax, because `tf.nn.ctc_loss`/`keras.ops.ctc_loss` take logits
+with the blank at id 0. Time runs along the image width: T is about width / 4 (`output_steps`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+import keras
+from keras import layers
+
+from synth.errors import SynthError
+
+Width = TypeVar("Width")  # an int, or an array or tensor of per-sample widths
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """How to build one model, its native input size and how its width maps to output steps."""
+
+    build: Callable[[keras.KerasTensor, int], keras.KerasTensor]
+    height: int
+    width: int
+    doc: str
+    min_height: int
+    #: nominal width downsampling: T is about width / width_factor
+    width_factor: int
+    #: exact T for a width, mirroring the layers' rounding; plain arithmetic, so it also maps arrays and tensors
+    steps: Callable[[Width], Width]
+
+
+def _conv(
+    x: keras.KerasTensor, filters: int, batch_norm: bool = False, kernel: int = 3, padding: str = "same"
+) -> keras.KerasTensor:
+    x = layers.Conv2D(filters, kernel, padding=padding, use_bias=not batch_norm, kernel_initializer="he_normal")(x)
+    if batch_norm:
+        x = layers.BatchNormalization()(x)
+    return layers.ReLU()(x)
+
+
+def _to_sequence(x: keras.KerasTensor) -> keras.KerasTensor:
+    """(B, h, w, c) -> (B, w, h*c): columns become time steps; h and c are static, w may be None."""
+    _, h, _, c = x.shape
+    x = layers.Permute((2, 1, 3))(x)
+    return layers.Reshape((-1, h * c))(x)
+
+
+def _image_ocr(x: keras.KerasTensor, classes: int) -> keras.KerasTensor:
+    for _ in range(2):
+        x = _conv(x, 16)
+        x = layers.MaxPooling2D(2)(x)
+    x = layers.Dense(32, activation="relu")(_to_sequence(x))
+    x = layers.Bidirectional(layers.GRU(512, return_sequences=True), merge_mode="sum")(x)
+    x = layers.Bidirectional(layers.GRU(512, return_sequences=True), merge_mode="concat")(x)
+    return layers.Dense(classes, name="logits")(x)
+
+
+def _crnn(x: keras.KerasTensor, classes: int) -> keras.KerasTensor:
+    """Shi et al. 2015, with the batch norm placement and LSTM+linear head of the common PyTorch port."""
+    plan = [(64, False, (2, 2)), (128, False, (2, 2)), (256, True, None), (256, False, (2, 1)),
+            (512, True, None), (512, False, (2, 1))]  # fmt: skip
+    for filters, batch_norm, pool in plan:
+        x = _conv(x, filters, batch_norm)
+        if pool:
+            x = layers.MaxPooling2D(pool)(x)
+    x = _to_sequence(_conv(x, 512, batch_norm=True, kernel=2, padding="valid"))
+    x = layers.Bidirectional(layers.LSTM(256, return_sequences=True))(x)
+    x = layers.Dense(256)(x)
+    x = layers.Bidirectional(layers.LSTM(256, return_sequences=True))(x)
+    return layers.Dense(classes, name="logits")(x)
+
+
+def _small(x: keras.KerasTensor, classes: int) -> keras.KerasTensor:
+    for filters in (32, 64):
+        x = _conv(x, filters)
+        x = layers.MaxPooling2D(2)(x)
+    x = layers.Dense(64, activation="relu")(_to_sequence(x))
+    x = layers.Dropout(0.2)(x)
+    x = layers.Bidirectional(layers.LSTM(128, return_sequences=True, dropout=0.25))(x)
+    x = layers.Bidirectional(layers.LSTM(64, return_sequences=True, dropout=0.25))(x)
+    return layers.Dense(classes, name="logits")(x)
+
+
+def _separable(x: keras.KerasTensor, filters: int) -> keras.KerasTensor:
+    x = layers.SeparableConv2D(filters, 3, padding="same", use_bias=False)(x)
+    return layers.ReLU()(layers.BatchNormalization()(x))
+
+
+def _default(x: keras.KerasTensor, classes: int) -> keras.KerasTensor:
+    """Measured on 2 CPU cores: a strided stem spares the full-resolution activations that dominate
+    the step time, separable convs cut the rest, and batch norm skips the long "all blanks" phase."""
+    x = layers.Conv2D(32, 3, strides=2, padding="same", use_bias=False, kernel_initializer="he_normal")(x)
+    x = layers.ReLU()(layers.BatchNormalization()(x))
+    for filters, pool in [(64, (2, 2)), (128, (2, 1)), (128, (2, 1))]:
+        x = layers.MaxPooling2D(pool)(_separable(x, filters))
+    x = layers.Dense(128, activation="relu")(_to_sequence(x))
+    x = layers.Bidirectional(layers.GRU(128, return_sequences=True))(x)
+    return layers.Dense(classes, name="logits")(x)
+
+
+MODELS: dict[str, ModelSpec] = {
+    "default": ModelSpec(
+        _default, height=32, width=128, min_height=16, width_factor=4,
+        steps=lambda w: (w + 1) // 2 // 2,  # the strided stem rounds up
+        doc="strided stem, separable BN convs, one BiGRU(128): the fastest to accurate on a CPU",
+    ),
+    "small": ModelSpec(
+        _small, height=32, width=128, min_height=4, width_factor=4, steps=lambda w: w // 4,
+        doc="Keras captcha OCR example: 2 convs, BiLSTM(128) + BiLSTM(64)",
+    ),
+    "image_ocr": ModelSpec(
+        _image_ocr, height=64, width=128, min_height=4, width_factor=4, steps=lambda w: w // 4,
+        doc="Keras image_ocr example: 2 convs, 2 BiGRU(512) layers",
+    ),
+    "crnn": ModelSpec(
+        _crnn, height=32, width=128, min_height=32, width_factor=4,
+        steps=lambda w: w // 4 - 1,  # the last conv is 2 wide, valid
+        doc="Shi et al. CRNN: VGG convs with batch norm, 2 BiLSTM(256)",
+    ),
+}  # fmt: skip
+
+
+def model_spec(name: str) -> ModelSpec:
+    try:
+        return MODELS[name]
+    except KeyError:
+        raise SynthError(f"unknown model {name!r}: choose one of {', '.join(MODELS)}") from None
+
+
+def build_model(name: str, alphabet_size: int, height: int, width: int | None) -> keras.Model:
+    """The named model for (height, width) images; width None accepts any width (pad within a batch)."""
+    spec = model_spec(name)
+    if height < spec.min_height:
+        raise SynthError(f"model {name!r} needs images at least {spec.min_height} px high, got {height}")
+    if width is not None and output_steps(name, width) < 1:
+        raise SynthError(f"images {width} px wide give model {name!r} no output steps: use wider images")
+    image = keras.Input((height, width, 1), name="image")
+    return keras.Model(image, spec.build(image, alphabet_size), name=name)
+
+
+def output_steps(model_or_name: keras.Model | str, width: Width) -> Width:
+    """T for an input width (or per-sample widths); a model is looked up by its name, its registry key."""
+    name = model_or_name if isinstance(model_or_name, str) else model_or_name.name
+    return model_spec(name).steps(width)
