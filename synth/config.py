@@ -24,7 +24,7 @@ class TextConfig:
     #: weights of the sources "random" (the seeds' randomstring), "words" (lexicon) and "corpus" (lines of a file)
     sources: dict[str, float] = field(default_factory=lambda: {"random": 0.3, "words": 0.7})
     min_len: int = 1
-    max_len: int = 16
+    max_len: int = 15  # 2L+1 = 31 steps: fits the default model at 128 px (32 steps)
     #: characters random strings are drawn from; None means the whole alphabet
     random_chars: str | None = None
     #: word list file (one per line); None means the bundled English list

@@ -1,0 +1,160 @@
+"""`train`: fit a recognizer on the synthetic stream; predict; evaluate.
+
+User errors print one line and exit 2 (see synth.cli.run_cli).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from synth.cli import add_config_args, config_from_args, run_cli
+from synth.config import SynthConfig
+from synth.errors import SynthError
+
+
+def _fit_config(a: argparse.Namespace):
+    from train.config import FitConfig
+    from train.models import model_spec
+
+    cfg = FitConfig()
+    if a.config:
+        try:
+            raw = json.loads(Path(a.config).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as e:
+            raise SynthError(f"cannot read --config {a.config}: {e}") from None
+        if isinstance(raw, dict) and ("data" in raw or "train" in raw):
+            cfg = FitConfig.from_dict(raw)
+        else:
+            cfg.data = SynthConfig.load(a.config)
+        a.config = None
+    t = cfg.train
+    for flag, field in [("model", "model"), ("steps", "steps"), ("batch", "batch_size"), ("lr", "learning_rate"),
+                        ("seed", "seed"), ("eval_every", "eval_every"), ("val_count", "val_count"),
+                        ("val_dir", "val_dir"), ("patience", "patience"), ("checkpoint_every", "checkpoint_every"),
+                        ("workers", "workers"), ("holdout_fraction", "holdout_fraction"),
+                        ("holdout_seed", "holdout_seed")]:
+        value = getattr(a, flag)
+        if value is not None:
+            setattr(t, field, value)
+    if a.holdout_fonts:
+        t.holdout_fonts = [n.strip() for n in a.holdout_fonts.split(",") if n.strip()]
+    if a.curriculum:
+        t.curriculum = True
+    spec = model_spec(t.model)
+    if a.height is None and cfg.data.render.height == SynthConfig().render.height:
+        cfg.data.render.height = spec.height  # each model's native input height unless told otherwise
+    cfg.data = config_from_args(a, cfg.data)
+    return cfg
+
+
+def cmd_fit(a: argparse.Namespace) -> int:
+    from train.fit import fit
+
+    result = fit(_fit_config(a), a.out, progress=not a.quiet)
+    best = result["best"] or {}
+    print(f"trained to step {result['step']}; best validation: word accuracy {best.get('word_accuracy', 0):.4f}, "
+          f"CER {best.get('cer', 1):.4f} (step {best.get('step')}); model in {a.out}")
+    return 0
+
+
+def _lexicon(path: str | None) -> list[str] | None:
+    if not path:
+        return None
+    try:
+        return [w.strip() for w in Path(path).read_text(encoding="utf-8").splitlines() if w.strip()]
+    except OSError as e:
+        raise SynthError(f"cannot read --lexicon {path}: {e.strerror}") from None
+
+
+def cmd_predict(a: argparse.Namespace) -> int:
+    from synth.dataset import _load_image
+    from train.recognizer import load
+
+    rec = load(a.model)
+    images = [_load_image(Path(p)) for p in a.images]
+    for path, p in zip(a.images, rec.predict(images, method="beam" if a.beam else "greedy",
+                                             lexicon=_lexicon(a.lexicon)), strict=True):
+        print(f"{path}\t{p.text}\t{p.confidence:.4f}")
+    return 0
+
+
+def cmd_eval(a: argparse.Namespace) -> int:
+    from train.evaluate import evaluate, worst_grid
+    from train.recognizer import load
+
+    rec = load(a.model)
+    result = evaluate(rec, a.data, method="beam" if a.beam else "greedy", lexicon=_lexicon(a.lexicon),
+                      limit=a.limit)
+    if a.worst:
+        worst_grid(result, a.worst)
+    result.pop("_worst_images")
+    if a.json:
+        keys = ("n", "cer", "wer", "word_accuracy", "ned", "word_accuracy_ci_alnum", "images_per_second")
+        print(json.dumps({k: result[k] for k in keys}))
+        return 0
+    print(f"{result['n']} images from {a.data}")
+    for k in ("cer", "wer", "word_accuracy", "ned", "word_accuracy_ci_alnum"):
+        print(f"  {k:<24}{result[k]:.4f}")
+    print(f"  {'images_per_second':<24}{result['images_per_second']:.1f}")
+    for name in ("by_height", "by_length"):
+        print(f"{name.replace('_', ' ')}:  group  n  cer  word_accuracy")
+        for g, s in result[name].items():
+            print(f"  {g:<10}{s['n']:>6}  {s['cer']:.4f}  {s['word_accuracy']:.4f}")
+    if result["worst"]:
+        print("worst:")
+        for w in result["worst"][:10]:
+            print(f"  {w['truth']!r} read as {w['prediction']!r}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="train", description="Fit and use CTC text recognizers.")
+    sub = p.add_subparsers(dest="command", required=True)
+    f = sub.add_parser("fit", help="train on the synthetic stream (run again with the same --out to resume)")
+    f.add_argument("--out", required=True, help="model dir")
+    f.add_argument("--model", help="default, small, image_ocr or crnn")
+    f.add_argument("--steps", type=int, help="training steps (default 20000)")
+    f.add_argument("--batch", type=int, help="batch size (default 32)")
+    f.add_argument("--lr", type=float, help="peak learning rate (default 1e-3)")
+    f.add_argument("--seed", type=int, help="training seed (validation uses another)")
+    f.add_argument("--eval-every", type=int)
+    f.add_argument("--val-count", type=int, help="rendered validation samples")
+    f.add_argument("--val-dir", help="validate on a folder with labels.tsv instead")
+    f.add_argument("--patience", type=int, help="evaluations without improvement before stopping (0: never)")
+    f.add_argument("--checkpoint-every", type=int)
+    f.add_argument("--workers", type=int, help="rendering processes (default 1: the model needs the cores)")
+    f.add_argument("--holdout-fonts", help="comma-separated font names never used in training")
+    f.add_argument("--holdout-fraction", type=float, help="hold out this fraction of the fonts")
+    f.add_argument("--holdout-seed", type=int)
+    f.add_argument("--curriculum", action="store_true", help="short plain texts first, then the full data")
+    f.add_argument("--quiet", action="store_true")
+    add_config_args(f)
+    f.set_defaults(fn=cmd_fit)
+    r = sub.add_parser("predict", help="print the text of each image, with a confidence")
+    r.add_argument("--model", required=True)
+    r.add_argument("images", nargs="+")
+    r.add_argument("--beam", action="store_true", help="beam search instead of greedy decoding")
+    r.add_argument("--lexicon", help="word list: output the closest word")
+    r.set_defaults(fn=cmd_predict)
+    e = sub.add_parser("eval", help="score a folder with labels.tsv (real images or a rendered dataset)")
+    e.add_argument("--model", required=True)
+    e.add_argument("--data", required=True)
+    e.add_argument("--json", action="store_true", help="print one JSON object")
+    e.add_argument("--beam", action="store_true")
+    e.add_argument("--lexicon")
+    e.add_argument("--limit", type=int, help="score only the first N images")
+    e.add_argument("--worst", help="write a PNG grid of the worst-read images")
+    e.set_defaults(fn=cmd_eval)
+    return p
+
+
+@run_cli
+def main(argv: Sequence[str] | None = None) -> int:
+    a = parser().parse_args(argv)
+    return a.fn(a)
+
+

@@ -1,0 +1,67 @@
+"""Typed training configuration; saved in every model dir beside the data config that fed it."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from synth.config import SynthConfig, from_dict
+from synth.errors import SynthError
+
+#: validation samples use this seed offset, so their (seed, index) keys never meet training's
+VAL_SEED_OFFSET = 1_000_003
+
+
+@dataclass
+class TrainConfig:
+    model: str = "default"
+    steps: int = 20_000
+    batch_size: int = 32
+    learning_rate: float = 1e-3
+    #: steps of linear warm-up before the cosine decay to `final_lr_fraction` of the rate at `steps`
+    warmup_steps: int = 300
+    final_lr_fraction: float = 0.02
+    clipnorm: float = 5.0
+    seed: int = 0
+    #: rendering processes feeding training (the model needs the other cores)
+    workers: int = 1
+    eval_every: int = 500
+    val_count: int = 1000
+    #: a folder with labels.tsv (real images) to validate on instead of rendered samples
+    val_dir: str | None = None
+    #: stop after this many evaluations without improvement (0: never)
+    patience: int = 8
+    checkpoint_every: int = 200
+    #: font names never rendered in training (recorded, so robustness reports can call them unseen)
+    holdout_fonts: list[str] = field(default_factory=list)
+    #: or a fraction of the library's fonts, drawn with `holdout_seed`
+    holdout_fraction: float = 0.0
+    holdout_seed: int = 0
+    #: short, plain texts first, then the full data (as in the Keras image_ocr example)
+    curriculum: bool = False
+
+
+@dataclass
+class FitConfig:
+    data: SynthConfig = field(default_factory=SynthConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> FitConfig:
+        return from_dict(cls, d)
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=1, ensure_ascii=False), encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: str | Path) -> FitConfig:
+        try:
+            return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+        except (OSError, ValueError) as e:
+            raise SynthError(f"cannot read training config {path}: {e}") from None

@@ -1,0 +1,260 @@
+"""Fitting a recognizer on the endless synthetic stream, with evaluation, checkpoints and resumption.
+
+The stream is indexed: training step s consumes samples s*B .. s*B+B-1 of the training seed, so a resumed
+run continues exactly where the killed one stopped, and no dataset is ever stored.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from synth.alphabet import Alphabet
+from synth.config import EffectsConfig, SynthConfig
+from synth.errors import SynthError
+from synth.fonts import FontLibrary
+from synth.streaming import numpy_batches, stream
+from synth.version import __version__
+from train import checkpoint, ctc, metrics
+from train.config import VAL_SEED_OFFSET, FitConfig
+from train.models import build_model, output_steps
+from train.recognizer import MODEL_FILE
+
+LOG_EVERY = 50
+
+
+def resolve_holdout(cfg: FitConfig) -> tuple[list[str], list[str]]:
+    """(training fonts, held-out fonts) by name; a fraction is drawn reproducibly from `holdout_seed`."""
+    fonts_cfg = copy.deepcopy(cfg.data.fonts)
+    fonts_cfg.exclude = []
+    names = [f.name for f in FontLibrary(fonts_cfg, cfg.data.alphabet).fonts]
+    t = cfg.train
+    unknown = [n for n in t.holdout_fonts if n not in names]
+    if unknown:
+        raise SynthError(f"--holdout-fonts names unknown font(s) {unknown}; known: {names}")
+    held = set(t.holdout_fonts) | set(cfg.data.fonts.exclude)
+    if t.holdout_fraction > 0:
+        rest = sorted(n for n in names if n not in held)
+        k = round(t.holdout_fraction * len(names))
+        held |= set(np.random.default_rng(t.holdout_seed).choice(rest, size=min(k, len(rest)), replace=False))
+    train_fonts = [n for n in names if n not in held]
+    if not train_fonts:
+        raise SynthError("every font is held out: hold out fewer fonts so that training has some")
+    return train_fonts, sorted(held)
+
+
+def curriculum(cfg: FitConfig, data: SynthConfig) -> list[tuple[int, SynthConfig]]:
+    """(end step, data config) phases: short plain texts for the first quarter, then the full data."""
+    if not cfg.train.curriculum:
+        return [(cfg.train.steps, data)]
+    easy = copy.deepcopy(data)
+    easy.effects = EffectsConfig.off()
+    easy.text.max_len = max(easy.text.min_len, min(easy.text.max_len, 6))
+    return [(cfg.train.steps // 4, easy), (cfg.train.steps, data)]
+
+
+def training_batches(cfg: FitConfig, data: SynthConfig, start_step: int) -> Iterator[dict[str, Any]]:
+    t = cfg.train
+    step = start_step
+    for end, phase in curriculum(cfg, data):
+        if step >= end:
+            continue
+        ds = stream(phase, seed=t.seed, batch_size=t.batch_size, start=step * t.batch_size,
+                    count=(end - step) * t.batch_size, workers=t.workers)
+        for batch in ds:
+            yield batch
+            step += 1
+
+
+def feasible(labels: tf.Tensor, label_length: tf.Tensor, logit_length: tf.Tensor) -> tf.Tensor:
+    """Whether each label fits its output steps (length plus repeated neighbours), as a float mask."""
+    mask = tf.sequence_mask(label_length, tf.shape(labels)[1])
+    repeats = tf.reduce_sum(tf.cast((labels[:, 1:] == labels[:, :-1]) & mask[:, 1:], tf.int32), axis=1)
+    return tf.cast(label_length + repeats <= logit_length, tf.float32)
+
+
+class Validator:
+    """A fixed validation set held in memory (rendered from a seed training never uses, or real images)."""
+
+    def __init__(self, cfg: FitConfig, data: SynthConfig, model: keras.Model, alphabet: Alphabet):
+        t = cfg.train
+        if t.val_dir:
+            from synth.dataset import read
+
+            ds = read(t.val_dir, data.render.height, data.render.width, alphabet, batch_size=64, encode="keep")
+        else:
+            ds = stream(data, seed=t.seed + VAL_SEED_OFFSET, batch_size=64, count=t.val_count, workers=t.workers)
+        self.batches = [(b["image"], b["width"], b["text"]) for b in numpy_batches(ds)]
+        self.model, self.alphabet = model, alphabet
+        self.logits = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
+
+    def evaluate(self) -> dict[str, float]:
+        refs, hyps = [], []
+        for images, widths, texts in self.batches:
+            logits = self.logits(images).numpy()
+            ids, _ = ctc.greedy_decode(logits, output_steps(self.model, widths))
+            hyps += [self.alphabet.decode(i) for i in ids]
+            refs += texts
+        return metrics.score(refs, hyps)
+
+
+def _better(new: dict[str, float], best: dict[str, float] | None) -> bool:
+    return best is None or (new["word_accuracy"], -new["cer"]) > (best["word_accuracy"], -best["cer"])
+
+
+def _save_inference(model: keras.Model, out: Path) -> None:
+    tmp = out / f".tmp-{os.getpid()}-{MODEL_FILE}"
+    model.save(tmp)
+    os.replace(tmp, out / MODEL_FILE)
+
+
+def _write_json(path: Path, data: Any) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, indent=1, ensure_ascii=False), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def prepare_dir(cfg: FitConfig, out: Path) -> FitConfig:
+    """Start a model dir, or check that a resumed run uses the config it started with (steps may grow)."""
+    saved_path = out / "config.json"
+    if saved_path.exists():
+        saved = FitConfig.load(saved_path)
+        mine, theirs = cfg.to_dict(), saved.to_dict()
+        mine["train"].pop("steps")
+        theirs["train"].pop("steps")
+        if mine != theirs:
+            diff = _diff(theirs, mine)
+            raise SynthError(f"{out} holds a run with another config ({diff}); resume with the same flags, "
+                             "or train into a new --out folder")
+        saved.train.steps = cfg.train.steps
+        return saved
+    if out.exists() and any(p for p in out.iterdir() if not p.name.startswith(".")):
+        raise SynthError(f"{out} is not empty and holds no training run; choose a new --out folder")
+    out.mkdir(parents=True, exist_ok=True)
+    cfg.save(saved_path)
+    return cfg
+
+
+def _diff(a: dict, b: dict, prefix: str = "") -> str:
+    for k in sorted(set(a) | set(b)):
+        x, y = a.get(k), b.get(k)
+        if isinstance(x, dict) and isinstance(y, dict):
+            d = _diff(x, y, f"{prefix}{k}.")
+            if d:
+                return d
+        elif x != y:
+            return f"{prefix}{k}: {x!r} then, {y!r} now"
+    return ""
+
+
+def fit(cfg: FitConfig, out: str | Path, progress: bool = True) -> dict[str, Any]:
+    """Train into `out` until `steps`, early stopping, or a kill (then run it again to resume)."""
+    out = Path(out)
+    cfg = prepare_dir(cfg, out)
+    t = cfg.train
+    train_fonts, held = resolve_holdout(cfg)
+    data = copy.deepcopy(cfg.data)
+    data.fonts.exclude = held
+    alphabet = Alphabet(data.alphabet)
+    rc = data.render
+    model = build_model(t.model, alphabet.size, rc.height, rc.width)
+    if rc.width is not None:
+        ctc.check_output_steps(max(p.text.max_len for _, p in curriculum(cfg, data)), output_steps(model, rc.width))
+    keras.utils.set_random_seed(t.seed)
+    schedule = keras.optimizers.schedules.CosineDecay(
+        0.0, max(1, t.steps - t.warmup_steps), alpha=t.final_lr_fraction, warmup_target=t.learning_rate,
+        warmup_steps=t.warmup_steps)
+    optimizer = keras.optimizers.Adam(schedule, clipnorm=t.clipnorm)
+    state = checkpoint.restore(out / "checkpoints", model, optimizer) or {"step": 0, "best": None, "bad_evals": 0}
+    step = state["step"]
+    fonts_lib = FontLibrary(data.fonts, data.alphabet)
+    meta = {
+        "version": __version__, "model": t.model, "height": rc.height, "width": rc.width,
+        "output_steps": output_steps(model, rc.width) if rc.width else None,
+        "parameters": model.count_params(), "train_fonts": fonts_lib.manifest(), "holdout_fonts": held,
+    }
+    alphabet.save(out / "alphabet.json")
+    _write_json(out / "meta.json", {**meta, "step": step, "best": state["best"]})
+
+    @tf.function(reduce_retracing=True)
+    def train_step(images: tf.Tensor, labels: tf.Tensor, label_length: tf.Tensor, widths: tf.Tensor):
+        with tf.GradientTape() as tape:
+            logits = model(images, training=True)
+            logit_length = tf.minimum(output_steps(model, widths), tf.shape(logits)[1])
+            ok = feasible(labels, label_length, logit_length)
+            losses = ctc.ctc_loss(labels * tf.cast(ok, tf.int32)[:, None], label_length, logits, logit_length)
+            loss = tf.reduce_sum(losses * ok) / tf.maximum(tf.reduce_sum(ok), 1.0)
+        grads = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables))
+        return loss, tf.reduce_sum(1.0 - ok)
+
+    validator = Validator(cfg, data, model, alphabet)
+    writer = tf.summary.create_file_writer(str(out / "logs"))
+    history = open(out / "history.jsonl", "a", encoding="utf-8")
+    from tqdm import tqdm
+
+    bar = tqdm(total=t.steps, initial=step, unit="step", disable=not progress, desc="fit", smoothing=0.05)
+    losses: list[float] = []
+    skipped = 0.0
+    started, start_step = time.perf_counter(), step
+    stopped_early = False
+    try:
+        for batch in training_batches(cfg, data, step):
+            loss, n_bad = train_step(batch["image"], batch["label"], batch["label_length"], batch["width"])
+            step += 1
+            losses.append(float(loss))
+            skipped += float(n_bad)
+            bar.update(1)
+            if not math.isfinite(losses[-1]):
+                raise SynthError(f"the loss became {losses[-1]} at step {step}; lower --lr and resume")
+            if step % LOG_EVERY == 0 or step == t.steps:
+                mean = float(np.mean(losses[-LOG_EVERY:]))
+                bar.set_postfix(loss=f"{mean:.3f}")
+                rate = (step - start_step) * t.batch_size / (time.perf_counter() - started)
+                with writer.as_default(step=step):
+                    tf.summary.scalar("loss", mean)
+                    tf.summary.scalar("learning_rate", float(schedule(step)))
+                    tf.summary.scalar("samples_per_second", rate)
+                history.write(json.dumps({"step": step, "loss": mean, "samples_per_second": rate,
+                                          "skipped": skipped}) + "\n")
+                history.flush()
+            if step % t.eval_every == 0 or step == t.steps:
+                scores = validator.evaluate()
+                with writer.as_default(step=step):
+                    for k in ("cer", "word_accuracy", "ned"):
+                        tf.summary.scalar(f"val/{k}", scores[k])
+                history.write(json.dumps({"step": step, "val": scores}) + "\n")
+                history.flush()
+                bar.write(f"step {step}: val cer {scores['cer']:.4f} word accuracy {scores['word_accuracy']:.4f}")
+                if _better(scores, state["best"]):
+                    state["best"] = {**scores, "step": step}
+                    state["bad_evals"] = 0
+                    _save_inference(model, out)
+                else:
+                    state["bad_evals"] += 1
+                if t.patience and state["bad_evals"] >= t.patience:
+                    stopped_early = True
+            if step % t.checkpoint_every == 0 or step == t.steps or stopped_early:
+                state["step"] = step
+                checkpoint.save(out / "checkpoints", model, optimizer, state)
+                _write_json(out / "meta.json", {**meta, "step": step, "best": state["best"]})
+            if stopped_early:
+                bar.write(f"stopping early: no improvement in {t.patience} evaluations")
+                break
+    finally:
+        bar.close()
+        history.close()
+        writer.close()
+    if not (out / MODEL_FILE).exists():
+        _save_inference(model, out)
+    return {"step": step, "best": state["best"], "stopped_early": stopped_early}

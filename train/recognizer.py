@@ -1,0 +1,93 @@
+"""A trained model dir as an object that reads images: `train.load(MODEL_DIR).predict(images)`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from synth.alphabet import Alphabet
+from synth.errors import SynthError
+from synth.sample import to_model_input
+from train import ctc
+from train.config import FitConfig
+from train.models import output_steps
+
+MODEL_FILE = "model.keras"
+
+
+@dataclass
+class Prediction:
+    text: str
+    confidence: float
+
+
+class Recognizer:
+    """The inference model with its alphabet and input size; decodes greedily, by beam, or to a lexicon."""
+
+    def __init__(self, model: keras.Model, alphabet: Alphabet, height: int, width: int | None,
+                 meta: dict[str, Any] | None = None, config: FitConfig | None = None):
+        self.model, self.alphabet, self.height, self.width = model, alphabet, height, width
+        self.meta = meta or {}
+        self.config = config
+        self._logits = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
+
+    def prepare(self, images: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """Any images (grey or colour, any size) -> a float batch (B, H, W, 1) and their true widths."""
+        fitted = [to_model_input(im, self.height, self.width) for im in images]
+        widths = np.array([im.shape[1] for im in fitted], np.int32)
+        wmax = int(widths.max())
+        batch = np.empty((len(fitted), self.height, wmax), np.uint8)
+        for i, im in enumerate(fitted):
+            batch[i, :, : im.shape[1]] = im
+            batch[i, :, im.shape[1] :] = im[:, -1:]
+        return batch[..., None].astype(np.float32) / 255.0, widths
+
+    def logits(self, x: np.ndarray, widths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        logits = self._logits(tf.convert_to_tensor(x)).numpy()
+        lengths = np.minimum(np.asarray(output_steps(self.model, widths)), logits.shape[1])
+        return logits, lengths
+
+    def decode(self, logits: np.ndarray, lengths: np.ndarray, method: str = "greedy",
+               lexicon: Sequence[str] | None = None) -> list[Prediction]:
+        if lexicon is not None:
+            words, scores = ctc.lexicon_decode(logits, lengths, lexicon, self.alphabet)
+            return [Prediction(w, float(np.exp(s))) for w, s in zip(words, scores, strict=True)]
+        if method == "beam":
+            ids, logp = ctc.beam_search_decode(logits, lengths)
+            conf = np.exp(logp)
+        elif method == "greedy":
+            ids, conf = ctc.greedy_decode(logits, lengths)
+        else:
+            raise SynthError(f"unknown decoding {method!r}: use greedy or beam (or pass a lexicon)")
+        return [Prediction(self.alphabet.decode(i), float(c)) for i, c in zip(ids, conf, strict=True)]
+
+    def predict(self, images: Sequence[np.ndarray], method: str = "greedy", lexicon: Sequence[str] | None = None,
+                batch_size: int = 64) -> list[Prediction]:
+        out: list[Prediction] = []
+        for s in range(0, len(images), batch_size):
+            x, widths = self.prepare(images[s : s + batch_size])
+            out += self.decode(*self.logits(x, widths), method=method, lexicon=lexicon)
+        return out
+
+
+def load(model_dir: str | Path) -> Recognizer:
+    d = Path(model_dir)
+    path = d / MODEL_FILE
+    if not path.exists():
+        raise SynthError(f"{d} holds no {MODEL_FILE}: train one with `train fit --out {d}` (a model is saved at "
+                         "the first evaluation)")
+    try:
+        meta = json.loads((d / "meta.json").read_text(encoding="utf-8"))
+        alphabet = Alphabet.load(d / "alphabet.json")
+        model = keras.saving.load_model(path, compile=False)
+    except (OSError, ValueError) as e:
+        raise SynthError(f"model dir {d} is incomplete or corrupt ({e}); retrain or restore it") from None
+    config = FitConfig.load(d / "config.json") if (d / "config.json").exists() else None
+    return Recognizer(model, alphabet, meta["height"], meta["width"], meta, config)
