@@ -82,7 +82,9 @@ class EffectsConfig:
     blur: tuple[float, float] = (0.3, 1.1)  # gaussian sigma in pixels
     p_background: float = 0.7
     #: weights of background kinds: flat paper, a linear gradient, a noise texture, an image from `background_dirs`
-    backgrounds: dict[str, float] = field(default_factory=lambda: {"flat": 0.4, "gradient": 0.35, "texture": 0.25, "image": 0.0})
+    backgrounds: dict[str, float] = field(
+        default_factory=lambda: {"flat": 0.4, "gradient": 0.35, "texture": 0.25, "image": 0.0}
+    )
     background_dirs: list[str] = field(default_factory=list)
     #: paper and ink grey levels (0 black, 255 white): contrast comes from their difference
     paper: tuple[int, int] = (170, 255)

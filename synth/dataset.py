@@ -124,7 +124,7 @@ def write(config: SynthConfig, out: str | Path, count: int, seed: int = 0, fmt: 
     tasks = [(seed, k * shard_size, min(shard_size, count - k * shard_size)) for k in todo]
     writer = _write_png_shard if fmt == "png" else _write_tfrecord_shard
     bar = _progress(count, done if todo else count, progress)
-    for k, rows in zip(todo, run_ordered(config, _encode_shard, tasks, workers)):
+    for k, rows in zip(todo, run_ordered(config, _encode_shard, tasks, workers), strict=True):
         writer(out, _shard_name(fmt, k, n_shards), rows)
         bar.update(len(rows))
     bar.close()

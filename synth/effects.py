@@ -8,7 +8,7 @@ several times cheaper than drawing fresh normals for every pixel.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import cv2
@@ -22,7 +22,7 @@ FIELD_SHAPE = (256, 2048)
 IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 
 
-@lru_cache(maxsize=None)
+@cache
 def noise_field(kind: str) -> np.ndarray:
     """A fixed float32 field, the same in every process: 'normal' (unit gaussian), 'speckle' (blurred normal,
     unit std) or 'texture' (smooth paper-like noise, unit std)."""

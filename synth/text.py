@@ -48,7 +48,7 @@ class RandomStrings:
     def __init__(self, chars: str, min_len: int, max_len: int):
         solid = chars.replace(" ", "")
         if not solid:
-            raise SynthError("random strings need at least one visible character; set text.random_chars or the alphabet")
+            raise SynthError("random strings need a visible character; set text.random_chars or the alphabet")
         self.chars = chars
         self.solid = solid
         self.min_len, self.max_len = min_len, max_len

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
+import os
 from collections.abc import Sequence
 from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter hides our output
 
 from synth.cli import add_config_args, config_from_args, run_cli
 from synth.config import SynthConfig
@@ -20,7 +22,9 @@ def _fit_config(a: argparse.Namespace):
     from train.config import FitConfig
     from train.models import model_spec
 
-    cfg = FitConfig()
+    saved = Path(a.out) / "config.json"
+    resuming = saved.exists()
+    cfg = FitConfig.load(saved) if resuming else FitConfig()  # flags given now override the saved run's
     if a.config:
         try:
             raw = json.loads(Path(a.config).read_text(encoding="utf-8"))
@@ -45,7 +49,7 @@ def _fit_config(a: argparse.Namespace):
     if a.curriculum:
         t.curriculum = True
     spec = model_spec(t.model)
-    if a.height is None and cfg.data.render.height == SynthConfig().render.height:
+    if not resuming and a.height is None and cfg.data.render.height == SynthConfig().render.height:
         cfg.data.render.height = spec.height  # each model's native input height unless told otherwise
     cfg.data = config_from_args(a, cfg.data)
     return cfg

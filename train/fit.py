@@ -124,20 +124,23 @@ def _write_json(path: Path, data: Any) -> None:
     os.replace(tmp, path)
 
 
+#: fields a resumed run may change: they steer the run, not what the model learns from
+OPERATIONAL = ("steps", "workers", "eval_every", "checkpoint_every", "patience")
+
+
 def prepare_dir(cfg: FitConfig, out: Path) -> FitConfig:
-    """Start a model dir, or check that a resumed run uses the config it started with (steps may grow)."""
+    """Start a model dir, or check that a resumed run learns from what it started with."""
     saved_path = out / "config.json"
     if saved_path.exists():
-        saved = FitConfig.load(saved_path)
-        mine, theirs = cfg.to_dict(), saved.to_dict()
-        mine["train"].pop("steps")
-        theirs["train"].pop("steps")
+        mine, theirs = cfg.to_dict(), FitConfig.load(saved_path).to_dict()
+        for k in OPERATIONAL:
+            mine["train"].pop(k)
+            theirs["train"].pop(k)
         if mine != theirs:
-            diff = _diff(theirs, mine)
-            raise SynthError(f"{out} holds a run with another config ({diff}); resume with the same flags, "
-                             "or train into a new --out folder")
-        saved.train.steps = cfg.train.steps
-        return saved
+            raise SynthError(f"{out} holds a run with another config ({_diff(theirs, mine)}); resume with the "
+                             "same flags (or none: the saved config is the default), or use a new --out folder")
+        cfg.save(saved_path)
+        return cfg
     if out.exists() and any(p for p in out.iterdir() if not p.name.startswith(".")):
         raise SynthError(f"{out} is not empty and holds no training run; choose a new --out folder")
     out.mkdir(parents=True, exist_ok=True)
@@ -195,7 +198,7 @@ def fit(cfg: FitConfig, out: str | Path, progress: bool = True) -> dict[str, Any
             losses = ctc.ctc_loss(labels * tf.cast(ok, tf.int32)[:, None], label_length, logits, logit_length)
             loss = tf.reduce_sum(losses * ok) / tf.maximum(tf.reduce_sum(ok), 1.0)
         grads = tape.gradient(loss, model.trainable_variables)
-        optimizer.apply_gradients(zip(grads, model.trainable_variables))
+        optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
         return loss, tf.reduce_sum(1.0 - ok)
 
     validator = Validator(cfg, data, model, alphabet)
