@@ -35,6 +35,8 @@ class TrainConfig:
     #: stop after this many evaluations without improvement (0: never)
     patience: int = 8
     checkpoint_every: int = 200
+    #: stop (with a checkpoint) after this many minutes of training in this run (0: no limit)
+    max_minutes: float = 0.0
     #: font names never rendered in training (recorded, so robustness reports can call them unseen)
     holdout_fonts: list[str] = field(default_factory=list)
     #: or a fraction of the library's fonts, drawn with `holdout_seed`

@@ -83,6 +83,28 @@ def feasible(labels: tf.Tensor, label_length: tf.Tensor, logit_length: tf.Tensor
     return tf.cast(label_length + repeats <= logit_length, tf.float32)
 
 
+def make_train_step(model: keras.Model, optimizer: keras.optimizers.Optimizer):
+    """One compiled step: (images, labels, label_length, widths) -> (mean loss, samples skipped).
+
+    A label too long for its output steps would give an infinite loss; it is dropped from the batch (and
+    counted) instead, so one odd sample cannot end a run.
+    """
+
+    @tf.function(reduce_retracing=True)
+    def train_step(images: tf.Tensor, labels: tf.Tensor, label_length: tf.Tensor, widths: tf.Tensor):
+        with tf.GradientTape() as tape:
+            logits = model(images, training=True)
+            logit_length = tf.minimum(output_steps(model, widths), tf.shape(logits)[1])
+            ok = feasible(labels, label_length, logit_length)
+            losses = ctc.ctc_loss(labels * tf.cast(ok, tf.int32)[:, None], label_length, logits, logit_length)
+            loss = tf.reduce_sum(losses * ok) / tf.maximum(tf.reduce_sum(ok), 1.0)
+        grads = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
+        return loss, tf.reduce_sum(1.0 - ok)
+
+    return train_step
+
+
 class Validator:
     """A fixed validation set held in memory (rendered from a seed training never uses, or real images)."""
 
@@ -125,7 +147,7 @@ def _write_json(path: Path, data: Any) -> None:
 
 
 #: fields a resumed run may change: they steer the run, not what the model learns from
-OPERATIONAL = ("steps", "workers", "eval_every", "checkpoint_every", "patience")
+OPERATIONAL = ("steps", "workers", "eval_every", "checkpoint_every", "patience", "max_minutes")
 
 
 def prepare_dir(cfg: FitConfig, out: Path) -> FitConfig:
@@ -189,18 +211,7 @@ def fit(cfg: FitConfig, out: str | Path, progress: bool = True) -> dict[str, Any
     alphabet.save(out / "alphabet.json")
     _write_json(out / "meta.json", {**meta, "step": step, "best": state["best"]})
 
-    @tf.function(reduce_retracing=True)
-    def train_step(images: tf.Tensor, labels: tf.Tensor, label_length: tf.Tensor, widths: tf.Tensor):
-        with tf.GradientTape() as tape:
-            logits = model(images, training=True)
-            logit_length = tf.minimum(output_steps(model, widths), tf.shape(logits)[1])
-            ok = feasible(labels, label_length, logit_length)
-            losses = ctc.ctc_loss(labels * tf.cast(ok, tf.int32)[:, None], label_length, logits, logit_length)
-            loss = tf.reduce_sum(losses * ok) / tf.maximum(tf.reduce_sum(ok), 1.0)
-        grads = tape.gradient(loss, model.trainable_variables)
-        optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
-        return loss, tf.reduce_sum(1.0 - ok)
-
+    train_step = make_train_step(model, optimizer)
     validator = Validator(cfg, data, model, alphabet)
     writer = tf.summary.create_file_writer(str(out / "logs"))
     history = open(out / "history.jsonl", "a", encoding="utf-8")
@@ -236,7 +247,8 @@ def fit(cfg: FitConfig, out: str | Path, progress: bool = True) -> dict[str, Any
                 with writer.as_default(step=step):
                     for k in ("cer", "word_accuracy", "ned"):
                         tf.summary.scalar(f"val/{k}", scores[k])
-                history.write(json.dumps({"step": step, "val": scores}) + "\n")
+                elapsed = time.perf_counter() - started
+                history.write(json.dumps({"step": step, "val": scores, "seconds": elapsed}) + "\n")
                 history.flush()
                 bar.write(f"step {step}: val cer {scores['cer']:.4f} word accuracy {scores['word_accuracy']:.4f}")
                 if _better(scores, state["best"]):
@@ -247,12 +259,14 @@ def fit(cfg: FitConfig, out: str | Path, progress: bool = True) -> dict[str, Any
                     state["bad_evals"] += 1
                 if t.patience and state["bad_evals"] >= t.patience:
                     stopped_early = True
+            if t.max_minutes and time.perf_counter() - started > 60 * t.max_minutes:
+                stopped_early = True
             if step % t.checkpoint_every == 0 or step == t.steps or stopped_early:
                 state["step"] = step
                 checkpoint.save(out / "checkpoints", model, optimizer, state)
                 _write_json(out / "meta.json", {**meta, "step": step, "best": state["best"]})
             if stopped_early:
-                bar.write(f"stopping early: no improvement in {t.patience} evaluations")
+                bar.write(f"stopping at step {step}: no improvement in {t.patience} evaluations or time is up")
                 break
     finally:
         bar.close()

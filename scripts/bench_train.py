@@ -1,0 +1,141 @@
+"""Training benchmarks on this machine, side by side in one run.
+
+1. Stream cost: the same model and step fed by the synthetic stream vs by in-memory batches (interleaved
+   rounds; the stream must cost under 5%).
+2. Time to accuracy: wall minutes until validation word accuracy >= 90% on words rendered in the shipped
+   fonts, per model, each within a time budget.
+3. Inference images/s at batch 1 and batch 64.
+
+    python scripts/bench_train.py [--models default,small] [--minutes 15] [--skip-tta]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+
+import synth
+from synth.config import SynthConfig
+from train.config import FitConfig, TrainConfig
+from train.fit import fit, make_train_step
+from train.models import build_model, model_spec
+from train.recognizer import load
+
+
+def words_config(height: int, width: int) -> SynthConfig:
+    cfg = SynthConfig()
+    cfg.text.sources = {"words": 1.0}
+    cfg.render.height, cfg.render.width = height, width
+    return cfg
+
+
+def stream_cost(model_name: str, batch: int, steps: int, rounds: int) -> dict:
+    spec = model_spec(model_name)
+    cfg = words_config(spec.height, spec.width)
+    alphabet = synth.Alphabet(cfg.alphabet)
+    model = build_model(model_name, alphabet.size, spec.height, spec.width)
+    step_fn = make_train_step(model, keras.optimizers.Adam(1e-4))
+    keys = ("image", "label", "label_length", "width")
+    memory = [{k: b[k] for k in keys} for b in synth.stream(cfg, seed=1, batch_size=batch, count=batch * 8,
+                                                          workers=1)]
+    it = iter(synth.stream(cfg, seed=2, batch_size=batch, workers=1))
+    for b in memory[:2]:  # trace
+        step_fn(*(b[k] for k in keys))
+    rates: dict[str, list[float]] = {"memory": [], "stream": []}
+    for _ in range(rounds):
+        for mode in ("memory", "stream"):
+            t0 = time.perf_counter()
+            for i in range(steps):
+                b = memory[i % len(memory)] if mode == "memory" else next(it)
+                loss, _ = step_fn(*(b[k] for k in keys))
+            float(loss)
+            rates[mode].append(steps * batch / (time.perf_counter() - t0))
+    mem, st = statistics.median(rates["memory"]), statistics.median(rates["stream"])
+    return {"model": model_name, "memory_samples_per_s": mem, "stream_samples_per_s": st,
+            "stream_cost": 1 - st / mem, "rounds": rates}
+
+
+def time_to_accuracy(model_name: str, minutes: float, target: float, work: Path) -> dict:
+    spec = model_spec(model_name)
+    cfg = FitConfig(data=words_config(spec.height, spec.width),
+                    train=TrainConfig(model=model_name, steps=10**6, eval_every=250, val_count=500,
+                                      patience=0, checkpoint_every=10**6, max_minutes=minutes))
+    out = work / model_name
+    t0 = time.perf_counter()
+    result = fit(cfg, out, progress=False)
+    total = time.perf_counter() - t0
+    evals = [json.loads(line) for line in (out / "history.jsonl").read_text().splitlines()]
+    evals = [e for e in evals if "val" in e]
+    hit = next((e for e in evals if e["val"]["word_accuracy"] >= target), None)
+    best = max((e["val"]["word_accuracy"] for e in evals), default=0.0)
+    return {"model": model_name, "minutes_to_target": hit["seconds"] / 60 if hit else None,
+            "best_word_accuracy": best, "steps": result["step"], "minutes_run": total / 60,
+            "curve": [(round(e["seconds"] / 60, 2), e["val"]["word_accuracy"], e["val"]["cer"]) for e in evals],
+            "model_dir": str(out)}
+
+
+def inference(model_dir: Path) -> dict:
+    rec = load(model_dir)
+    cfg = rec.config.data if rec.config else SynthConfig()
+    r = synth.Renderer(cfg)
+    images = [r.render(9, i)[0] for i in range(256)]
+    rec.predict(images[:64])
+    rec.predict(images[:1])
+    t0 = time.perf_counter()
+    for im in images[:64]:
+        rec.predict([im])
+    b1 = 64 / (time.perf_counter() - t0)
+    t0 = time.perf_counter()
+    rec.predict(images, batch_size=64)
+    b64 = len(images) / (time.perf_counter() - t0)
+    return {"batch_1_images_per_s": b1, "batch_64_images_per_s": b64}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--models", default="default,small,image_ocr,crnn")
+    p.add_argument("--minutes", type=float, default=15.0, help="time budget per model for time-to-accuracy")
+    p.add_argument("--target", type=float, default=0.9)
+    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--cost-steps", type=int, default=40)
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--skip-tta", action="store_true")
+    p.add_argument("--work", help="folder for the trained models (default: a temp dir)")
+    a = p.parse_args()
+    models = a.models.split(",")
+    tf.get_logger().setLevel("ERROR")
+    work = Path(a.work or tempfile.mkdtemp(prefix="bench_train_"))
+    print("== stream cost (samples/s, median of interleaved rounds)")
+    for m in models[:1]:
+        c = stream_cost(m, a.batch, a.cost_steps, a.rounds)
+        verdict = "PASS" if c["stream_cost"] < 0.05 else "FAIL"
+        print(f"{m}: in-memory {c['memory_samples_per_s']:.1f}, stream {c['stream_samples_per_s']:.1f}, "
+              f"cost {100 * c['stream_cost']:.1f}%  [{verdict} target < 5%]")
+    if a.skip_tta:
+        return
+    print(f"== time to {a.target:.0%} validation word accuracy (budget {a.minutes} min each)")
+    results = []
+    for m in models:
+        r = time_to_accuracy(m, a.minutes, a.target, work)
+        results.append(r)
+        when = f"{r['minutes_to_target']:.1f} min" if r["minutes_to_target"] is not None else "not reached"
+        print(f"{m}: {when}; best {r['best_word_accuracy']:.3f} after {r['steps']} steps "
+              f"({r['minutes_run']:.1f} min); curve (min, acc, cer): {r['curve']}", flush=True)
+    default = next((r for r in results if r["model"] == "default"), None)
+    if default:
+        ok = default["minutes_to_target"] is not None and default["minutes_to_target"] < 15
+        print(f"default model under 15 minutes: {'PASS' if ok else 'FAIL'}")
+        print("== inference", inference(Path(default["model_dir"])))
+    (work / "results.json").write_text(json.dumps(results, indent=1))
+    print(f"results in {work / 'results.json'}")
+
+
+if __name__ == "__main__":
+    main()
