@@ -82,7 +82,8 @@ def run_ordered(config: SynthConfig, fn: Callable, tasks: Iterable[tuple], worke
     """Yield fn(renderer, *task) for each task, in task order, rendered on `workers` processes.
 
     At most `window` tasks are in flight: an endless task iterator must not flood the pool's queue.
-    workers=0 renders in this process.
+    workers=0 renders in this process. Callers validate the config first (build a Renderer), so that a
+    bad one fails with its own message rather than inside a worker.
     """
     workers = default_workers() if workers is None else workers
     if workers == 0:
@@ -90,7 +91,6 @@ def run_ordered(config: SynthConfig, fn: Callable, tasks: Iterable[tuple], worke
         for t in tasks:
             yield fn(renderer, *t)
         return
-    Renderer(config)  # fail here, with a clear error, rather than inside a worker
     window = window or 2 * workers + 2
     ctx = mp.get_context("spawn")  # fork would copy TensorFlow's threads and locks from the parent
     pool = ctx.Pool(workers, initializer=_init, initargs=(config,))

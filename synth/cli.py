@@ -40,7 +40,7 @@ def add_config_args(p: argparse.ArgumentParser) -> None:
 
 def config_from_args(a: argparse.Namespace, base: SynthConfig | None = None) -> SynthConfig:
     cfg = SynthConfig.load(a.config) if a.config else (base or SynthConfig())
-    if a.alphabet:
+    if a.alphabet is not None:
         chars = a.alphabet
         if chars.startswith("@"):
             try:
@@ -51,15 +51,15 @@ def config_from_args(a: argparse.Namespace, base: SynthConfig | None = None) -> 
     cfg.fonts.dirs += a.font_dir
     if a.no_bundled_fonts:
         cfg.fonts.bundled = False
-    if a.height:
+    if a.height is not None:
         cfg.render.height = a.height
-    if a.width:
+    if a.width is not None:
         cfg.render.width = None if a.width == "auto" else _int(a.width, "--width")
-    if a.min_len:
+    if a.min_len is not None:
         cfg.text.min_len = a.min_len
-    if a.max_len:
+    if a.max_len is not None:
         cfg.text.max_len = a.max_len
-    if a.text:
+    if a.text is not None:
         cfg.text.sources = _weights(a.text)
     if a.lexicon:
         cfg.text.lexicon = a.lexicon
@@ -75,7 +75,15 @@ def config_from_args(a: argparse.Namespace, base: SynthConfig | None = None) -> 
             parsed = json.loads(value)
         except ValueError:
             parsed = value  # a bare string
-        replace_path(cfg, key.strip(), parsed)
+        try:
+            replace_path(cfg, key.strip(), parsed)
+        except SynthError as first:
+            if parsed == value:
+                raise
+            try:  # a string field whose value reads as JSON, e.g. text.random_chars=0123
+                replace_path(cfg, key.strip(), value)
+            except SynthError:
+                raise first from None
     return cfg
 
 

@@ -102,7 +102,7 @@ class EffectsConfig:
     @classmethod
     def off(cls) -> EffectsConfig:
         """Plain black text on white: every effect's probability at 0."""
-        cfg = cls()
+        cfg = cls(paper=(255, 255), ink=(0, 0))
         for f in dataclasses.fields(cfg):
             if f.name.startswith("p_"):
                 setattr(cfg, f.name, 0.0)
@@ -159,27 +159,48 @@ def from_dict(cls: type, data: Any, where: str = "") -> Any:
 
 
 def _coerce(tp: Any, value: Any, where: str) -> Any:
+    """`value` (plain JSON data) as type `tp`; a SynthError naming the field when it does not fit."""
     if dataclasses.is_dataclass(tp):
         return from_dict(tp, value, where)
     origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
     if origin in (typing.Union, types.UnionType):
-        if value is None:
+        if value is None and type(None) in args:
             return None
-        inner = [a for a in typing.get_args(tp) if a is not type(None)]
+        inner = [a for a in args if a is not type(None)]
         return _coerce(inner[0], value, where)
-    if origin is tuple and isinstance(value, list):
-        return tuple(value)
-    if tp is float and isinstance(value, int):
+    if origin is list and isinstance(value, list | tuple):
+        return [_coerce(args[0], v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if origin is tuple and isinstance(value, list | tuple):
+        types_ = [args[0]] * len(value) if len(args) == 2 and args[1] is Ellipsis else list(args)
+        if len(types_) != len(value):
+            raise SynthError(f"config{where}: expected {len(types_)} values, got {value!r}")
+        return tuple(_coerce(t, v, f"{where}[{i}]") for i, (t, v) in enumerate(zip(types_, value, strict=True)))
+    if origin is dict and isinstance(value, dict):
+        return {_coerce(args[0], k, where): _coerce(args[1], v, f"{where}.{k}") for k, v in value.items()}
+    if tp is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
+    expected = origin or tp
+    if isinstance(expected, type) and (
+        not isinstance(value, expected) or (isinstance(value, bool) and expected is not bool)
+    ):
+        raise SynthError(f"config{where}: expected {_type_name(tp)}, got {value!r}")
     return value
+
+
+def _type_name(tp: Any) -> str:
+    return tp.__name__ if isinstance(tp, type) else str(tp)
 
 
 def replace_path(obj: Any, dotted: str, value: Any) -> None:
     """Set a nested field such as "effects.p_rotate" (used by sweeps and the CLI's --set)."""
     *parents, last = dotted.split(".")
-    for p in parents:
+    for i, p in enumerate(parents):
+        if not dataclasses.is_dataclass(obj) or p not in {f.name for f in dataclasses.fields(obj)}:
+            raise SynthError(f"no config field {dotted!r}: there is no {'.'.join(parents[: i + 1])!r}; "
+                             "`synth config` prints every field")
         obj = getattr(obj, p)
-    if not hasattr(obj, last):
-        raise SynthError(f"no config field {dotted!r}")
+    if not dataclasses.is_dataclass(obj) or last not in {f.name for f in dataclasses.fields(obj)}:
+        raise SynthError(f"no config field {dotted!r}; `synth config` prints every field")
     hint = typing.get_type_hints(type(obj))[last]
-    setattr(obj, last, _coerce(hint, value, dotted))
+    setattr(obj, last, _coerce(hint, value, "." + dotted))

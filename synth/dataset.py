@@ -112,7 +112,7 @@ def write(config: SynthConfig, out: str | Path, count: int, seed: int = 0, fmt: 
             return out  # already complete
     out.mkdir(parents=True, exist_ok=True)
     _atomic_write(out / ARGS_FILE, args_text)
-    for stale in out.glob(".tmp-*"):
+    for stale in out.glob(".*tmp-*"):  # shards (.tmp-NAME-PID) and files of _atomic_write (.NAME.tmp-PID)
         shutil.rmtree(stale, ignore_errors=True) if stale.is_dir() else stale.unlink()
     for stale in (out / "images").glob(".tmp-*") if (out / "images").exists() else []:
         shutil.rmtree(stale, ignore_errors=True)
@@ -120,7 +120,7 @@ def write(config: SynthConfig, out: str | Path, count: int, seed: int = 0, fmt: 
     renderer = Renderer(config)  # validates the config before any worker starts
     n_shards = -(-count // shard_size)
     todo = [k for k in range(n_shards) if not (out / _shard_name(fmt, k, n_shards)).exists()]
-    done = (n_shards - len(todo)) * shard_size
+    done = sum(min(shard_size, count - k * shard_size) for k in range(n_shards) if k not in set(todo))
     tasks = [(seed, k * shard_size, min(shard_size, count - k * shard_size)) for k in todo]
     writer = _write_png_shard if fmt == "png" else _write_tfrecord_shard
     bar = _progress(count, done if todo else count, progress)
@@ -217,6 +217,21 @@ def iter_samples(path: str | Path) -> Iterator[tuple[np.ndarray, str, str]]:
         yield _load_image(path / rel), text, fonts.get(rel, "")
 
 
+def _check_rows(path: Path, rows: list[tuple[str, str]], alphabet: Alphabet, max_len: int, encode: str) -> None:
+    """Fail before iterating, with a SynthError: inside tf.data it would surface as a TensorFlow error."""
+    for n, (rel, text) in enumerate(rows, 1):
+        where = f"{path / 'labels.tsv'}:{n}"
+        if not (path / rel).is_file():
+            raise SynthError(f"{where}: image {rel} not found; fix or remove the line")
+        if encode == "strict":
+            missing = alphabet.missing(text)
+            if missing:
+                raise SynthError(f"{where}: text {text!r} has characters outside the alphabet: {missing!r}; pass an "
+                                 "alphabet that has them, or encode='keep' to score what the model can produce")
+            if len(text) > max_len:
+                raise SynthError(f"{where}: text {text!r} is longer than max_len={max_len}; raise max_len")
+
+
 def read(path: str | Path, height: int | None = None, width: int | None | str = "auto", alphabet: Alphabet | None
          = None, batch_size: int | None = None, max_len: int | None = None, encode: str = "strict") -> Any:
     """A dataset folder (ours, either format, or any folder of real images with a labels.tsv) as a
@@ -238,8 +253,10 @@ def read(path: str | Path, height: int | None = None, width: int | None | str = 
     if width == "auto":
         width = cfg.render.width if cfg else None
     alphabet = alphabet or (Alphabet.from_json(manifest["alphabet"]) if manifest else Alphabet())
+    rows = read_labels(path) if manifest is None or manifest["format"] == "png" else []
     if max_len is None:
-        max_len = cfg.text.max_len if cfg else max(len(t) for _, t in read_labels(path))
+        max_len = cfg.text.max_len if cfg else max(len(t) for _, t in rows)
+    _check_rows(path, rows, alphabet, max_len, encode)
     n = batch_size or 64
 
     def batches() -> Iterator[dict[str, Any]]:

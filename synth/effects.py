@@ -16,7 +16,7 @@ import numpy as np
 
 from synth.config import EffectsConfig
 from synth.errors import SynthError
-from synth.rng import Draws, cumulative
+from synth.rng import Draws, cumulative, pick
 
 FIELD_SHAPE = (256, 2048)
 IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
@@ -78,19 +78,19 @@ class Paper:
 
     def sample(self, rng: Draws) -> dict:
         c = self.cfg
-        u = [rng.random() for _ in range(4)]
+        u = [rng.random() for _ in range(6)]  # as many draws whatever applies: later draws never shift
         paper = _uniform(rng, c.paper)
         ink = _uniform(rng, c.ink)
         kind = "flat"
         if self.kinds and u[0] < c.p_background:
-            kind = self.kinds[rng.choice(self.cum)]
+            kind = self.kinds[pick(self.cum, u[4])]
         params: dict = {"kind": kind, "paper": paper, "ink": ink}
         if kind == "gradient":
             params.update(angle=u[1] * 360.0, span=u[2] * 0.5 * (paper - c.paper[0] + 20.0))
         elif kind == "texture":
             params.update(offset=[u[1], u[2]], strength=3.0 + u[3] * 12.0)
         elif kind == "image":
-            params.update(image=rng.integers(0, len(self.images)), offset=[u[1], u[2]])
+            params.update(image=min(int(u[5] * len(self.images)), len(self.images) - 1), offset=[u[1], u[2]])
         return params
 
     def background(self, p: dict, h: int, w: int) -> np.ndarray:

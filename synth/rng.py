@@ -57,7 +57,12 @@ class Draws:
 
     def choice(self, cumulative: Sequence[float]) -> int:
         """Index drawn with probabilities given as cumulative weights (last = total)."""
-        return min(bisect.bisect_right(cumulative, self.random() * cumulative[-1]), len(cumulative) - 1)
+        return pick(cumulative, self.random())
+
+
+def pick(cumulative: Sequence[float], u: float) -> int:
+    """Index chosen by the uniform `u` in [0, 1) with probabilities given as cumulative weights."""
+    return min(bisect.bisect_right(cumulative, u * cumulative[-1]), len(cumulative) - 1)
 
 
 def cumulative(weights: Sequence[float]) -> list[float]:

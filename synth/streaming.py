@@ -14,6 +14,7 @@ import tensorflow as tf
 
 from synth.batch import render_range, run_ordered
 from synth.config import SynthConfig
+from synth.sample import Renderer
 
 #: rendering granularity of an unbatched stream: big enough to amortize inter-process transfer
 CHUNK = 64
@@ -56,7 +57,7 @@ def as_dataset(batches: Callable[[], Iterator[dict[str, Any]]], height: int, wid
     if batch_size is None:
         ds = ds.unbatch()
         if width is None:  # drop the padding an unbatched element got from its chunk
-            ds = ds.map(lambda e: {**e, "image": e["image"][:, : e["width"], :]}, deterministic=True)
+            ds = ds.map(lambda e: {**e, "image": e["image"][:, : e["width"], :]})
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
@@ -69,6 +70,7 @@ def stream(config: SynthConfig | None = None, seed: int = 0, batch_size: int | N
     with a variable width (render.width None) W is the widest of the batch.
     """
     config = config or SynthConfig()
+    Renderer(config)  # a bad config fails here, with its own message, not as a TensorFlow error mid-iteration
     n = batch_size or CHUNK
 
     def tasks() -> Iterator[tuple[int, int, int]]:

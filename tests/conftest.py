@@ -1,0 +1,101 @@
+"""Shared fixtures: small configs and font folders made with fontTools.
+
+The font coverage cache (SYNTHOCR_CACHE or ~/.cache/synthocr) is deliberately shared with normal use: the
+made fonts are saved byte-for-byte the same every run, so their cache entries are reused too.
+"""
+
+from __future__ import annotations
+
+import shutil
+import string
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from fontTools import subset
+from fontTools.ttLib import TTFont
+
+from synth.config import EffectsConfig, FontConfig, SynthConfig, TextConfig
+
+REPO = Path(__file__).resolve().parent.parent
+FONTS = REPO / "fonts"
+SANS = FONTS / "liberation" / "LiberationSans-Regular.ttf"
+#: three bundled fonts that draw the whole default alphabet
+THREE_FONTS = ["LiberationSans-Regular", "DejaVuSansMono-Bold", "Caladea-Bold"]
+#: what the subsetted copy of LiberationSans cannot draw
+SUBSET_DROPS = "Q" + string.digits
+
+
+def small_config(effects: EffectsConfig | None = None) -> SynthConfig:
+    """Three fonts, texts of 1-10 characters (random strings and words), default or given effects."""
+    return SynthConfig(
+        text=TextConfig(min_len=1, max_len=10),
+        fonts=FontConfig(include=list(THREE_FONTS)),
+        effects=effects or EffectsConfig(),
+    )
+
+
+@pytest.fixture(scope="session")
+def make_config() -> Callable[..., SynthConfig]:
+    """small_config: call it for a fresh config (tests change them freely)."""
+    return small_config
+
+
+@pytest.fixture(scope="session")
+def three_fonts() -> list[str]:
+    return list(THREE_FONTS)
+
+
+def _save(font: TTFont, path: Path) -> Path:
+    font.recalcTimestamp = False  # same bytes every run: the coverage cache keeps one entry per made font
+    font.save(str(path))
+    return path
+
+
+def make_subset_font(path: Path, drop: str = SUBSET_DROPS) -> Path:
+    """LiberationSans without the glyphs of `drop` (no cmap entries for them)."""
+    font = TTFont(str(SANS))
+    gone = {ord(c) for c in drop}
+    keep = [u for u in font.getBestCmap() if u not in gone]
+    opts = subset.Options()
+    opts.notdef_outline = True
+    opts.name_IDs = ["*"]
+    sub = subset.Subsetter(opts)
+    sub.populate(unicodes=keep)
+    sub.subset(font)
+    return _save(font, path)
+
+
+def make_blank_glyph_font(path: Path) -> Path:
+    """LiberationSans whose cmap maps 'Q' to the (empty) space glyph: a cmap that claims what it cannot draw.
+
+    (Mapping to .notdef would not do: glyph 0 is how a cmap says "unmapped", so fontTools drops it.)
+    """
+    font = TTFont(str(SANS))
+    space = font.getBestCmap()[ord(" ")]
+    for table in font["cmap"].tables:
+        if table.isUnicode():
+            table.cmap[ord("Q")] = space
+    return _save(font, path)
+
+
+@pytest.fixture(scope="session")
+def subset_font() -> Callable[..., Path]:
+    """make_subset_font(path, drop=...): a copy of LiberationSans-Regular without the glyphs of `drop`."""
+    return make_subset_font
+
+
+@pytest.fixture(scope="session")
+def font_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """LiberationSans-Regular plus NoQDigits, a copy of it lacking 'Q' and the digits."""
+    d = tmp_path_factory.mktemp("fonts")
+    shutil.copy(SANS, d / SANS.name)
+    make_subset_font(d / "NoQDigits.ttf")
+    return d
+
+
+@pytest.fixture(scope="session")
+def blank_glyph_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    d = tmp_path_factory.mktemp("blankfonts")
+    make_blank_glyph_font(d / "BlankQ.ttf")
+    return d

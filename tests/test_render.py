@@ -1,0 +1,329 @@
+import copy
+import dataclasses
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from synth import EffectsConfig, Renderer, Spec, SynthError
+from synth.sample import to_model_input
+
+
+def corr(x: np.ndarray, y: np.ndarray) -> float:
+    x = x.astype(np.float64) - x.mean()
+    y = y.astype(np.float64) - y.mean()
+    return float((x * y).sum() / np.sqrt((x * x).sum() * (y * y).sum()))
+
+
+def best_corr(x: np.ndarray, y: np.ndarray) -> float:
+    """Correlation allowing a one-pixel shift either way (a 180 degree turn moves pixel centres by one)."""
+    return max(corr(x, np.roll(y, (dy, dx), axis=(0, 1))) for dy in (-1, 0, 1) for dx in (-1, 0, 1))
+
+
+def high_freq(img: np.ndarray) -> float:
+    return float(np.abs(cv2.Laplacian(img.astype(np.float32), cv2.CV_32F)).mean())
+
+
+@pytest.fixture(scope="module")
+def clean(make_config) -> Renderer:
+    return Renderer(make_config(effects=EffectsConfig.off()))
+
+
+@pytest.fixture(scope="module")
+def with_effect(make_config):
+    """A renderer with every effect off but the given fields (e.g. p_blur=1)."""
+
+    def make(**fields) -> Renderer:
+        return Renderer(make_config(effects=dataclasses.replace(EffectsConfig.off(), **fields)))
+
+    return make
+
+
+# determinism and specs
+
+
+def test_same_seed_and_index_same_pixels(make_config):
+    a, b = Renderer(make_config()), Renderer(make_config())
+    for i in [0, 1, 17, 10**9]:
+        img_a, spec_a = a.render(42, i)
+        img_b, spec_b = b.render(42, i)
+        assert img_a.dtype == np.uint8 and img_a.tobytes() == img_b.tobytes()
+        assert spec_a == spec_b and spec_a.to_dict() == spec_b.to_dict()
+    # order of rendering does not matter either
+    later = [a.render(42, i)[0].tobytes() for i in (5, 3, 4)]
+    fresh = Renderer(make_config())
+    assert later == [fresh.render(42, i)[0].tobytes() for i in (5, 3, 4)]
+
+
+def test_other_index_or_seed_differs(make_config):
+    r = Renderer(make_config())
+    imgs = [r.render(0, i)[0] for i in range(6)] + [r.render(1, 0)[0]]
+    blobs = {im.tobytes() for im in imgs}
+    assert len(blobs) == len(imgs)
+    assert r.sample_spec(0, 0) != r.sample_spec(1, 0)
+
+
+def test_spec_is_json_and_renders_the_same(make_config):
+    r = Renderer(make_config())
+    img, spec = r.render(3, 9)
+    back = Spec.from_dict(json.loads(json.dumps(spec.to_dict())))
+    assert back == spec
+    assert r.render_spec(back).tobytes() == img.tobytes()
+    before = copy.deepcopy(spec)
+    r.render_spec(spec)
+    assert spec == before  # rendering does not change the spec
+
+
+def test_spec_override_font(make_config, three_fonts):
+    r = Renderer(make_config())
+    spec = r.sample_spec(0, 4)
+    imgs = {}
+    for name in three_fonts:
+        s = dataclasses.replace(spec, font=name)
+        imgs[name] = r.render_spec(s)
+        assert {k: v for k, v in s.to_dict().items() if k != "font"} == \
+               {k: v for k, v in spec.to_dict().items() if k != "font"}
+        assert r.render_spec(dataclasses.replace(spec, font=name)).tobytes() == imgs[name].tobytes()
+    for x in three_fonts:
+        for y in three_fonts:
+            if x < y:
+                assert not np.array_equal(imgs[x], imgs[y]), (x, y)
+    assert imgs[spec.font].tobytes() == r.render_spec(spec).tobytes()
+
+
+def test_spec_override_keeps_geometry(clean, three_fonts):
+    # the same text and geometry in three fonts: the ink sits in the same place and has the same height
+    spec = clean.sample_spec(0, 2)
+    spec.text = "HHHH"
+    spec.geometry.update(x=0.5, y=0.5, margins=[0.1] * 4)
+    boxes = []
+    for name in three_fonts:
+        ink = clean.render_spec(dataclasses.replace(spec, font=name)) < 128
+        rows, cols = np.where(ink.any(axis=1))[0], np.where(ink.any(axis=0))[0]
+        boxes.append(((rows[0] + rows[-1]) / 2, (cols[0] + cols[-1]) / 2))
+    ys, xs = zip(*boxes, strict=True)
+    assert max(ys) - min(ys) <= 3 and max(xs) - min(xs) <= 3  # centred in every font
+
+
+def test_spec_override_text(clean):
+    spec = clean.sample_spec(0, 0)
+    a = clean.render_spec(dataclasses.replace(spec, text="abc"))
+    b = clean.render_spec(dataclasses.replace(spec, text="xyz"))
+    assert not np.array_equal(a, b)
+
+
+def test_unknown_font_in_spec(clean):
+    with pytest.raises(SynthError, match="not in the library"):
+        clean.render_spec(dataclasses.replace(clean.sample_spec(0, 0), font="Comic Sans"))
+
+
+def test_changing_one_probability_changes_no_other_draw(make_config):
+    # every component draws the same numbers whether it fires or not: toggling one effect keeps the rest
+    base = make_config()
+    specs = []
+    for p in (0.0, 1.0):
+        cfg = copy.deepcopy(base)
+        cfg.effects.p_background = p
+        cfg.effects.p_rotate = p
+        cfg.effects.p_blur = p
+        r = Renderer(cfg)
+        specs.append([r.sample_spec(5, i) for i in range(20)])
+    for off, on in zip(*specs, strict=True):
+        assert (off.text, off.font, off.size, off.spacing) == (on.text, on.font, on.size, on.spacing)
+        assert off.geometry["shear"] == on.geometry["shear"] and off.geometry["x"] == on.geometry["x"]
+        assert off.paper["paper"] == on.paper["paper"] and off.paper["ink"] == on.paper["ink"]
+        assert {k: v for k, v in off.effects.items() if k != "blur"} == \
+               {k: v for k, v in on.effects.items() if k != "blur"}
+        assert off.effects["blur"] is None and on.effects["blur"] is not None
+        assert off.paper["kind"] == "flat" and off.geometry["angle"] == 0.0
+
+
+# clean images and sizes
+
+
+def test_effects_off_is_black_on_white(clean):
+    for i in range(20):
+        img, spec = clean.render(0, i)
+        assert img.shape == (32, 128) and img.dtype == np.uint8
+        assert np.median(img) == 255 and img.max() == 255  # white paper
+        assert img.min() <= 40  # dark ink
+        assert (img < 128).mean() > 0.02  # some of it
+        assert spec.geometry["angle"] == 0 and spec.geometry["shear"] == 0 and spec.geometry["perspective"] is None
+        assert not spec.geometry["upside_down"] and spec.paper["kind"] == "flat"
+        assert all(v is None for v in spec.effects.values())
+
+
+def test_fixed_size(make_config):
+    r = Renderer(make_config())
+    assert all(r.render(0, i)[0].shape == (32, 128) for i in range(30))
+    cfg = make_config()
+    cfg.render.height, cfg.render.width = 48, 200
+    r = Renderer(cfg)
+    assert all(r.render(0, i)[0].shape == (48, 200) for i in range(10))
+
+
+def test_variable_width_grows_with_the_text(make_config):
+    cfg = make_config(effects=EffectsConfig.off())
+    cfg.render.width = None
+    r = Renderer(cfg)
+    spec = r.sample_spec(0, 1)
+    widths = []
+    for text in ["ab", "abcdefgh", "abcdefghijklmnop", "abcdefghijklmnopqrstuvwxyz"]:
+        img = r.render_spec(dataclasses.replace(spec, text=text))
+        assert img.shape[0] == 32
+        widths.append(img.shape[1])
+    assert widths == sorted(widths) and len(set(widths)) == 4, widths
+    sampled = {r.render(0, i)[0].shape for i in range(30)}
+    assert {h for h, _ in sampled} == {32} and len({w for _, w in sampled}) > 5
+    cfg.render.max_width = 100
+    narrow = Renderer(cfg)
+    img = narrow.render_spec(dataclasses.replace(spec, text="abcdefghijklmnopqrstuvwxyz" * 2))
+    assert img.shape == (32, 100) and img.min() < 100  # squeezed to the widest allowed, still drawn
+
+
+def test_bad_render_config(make_config):
+    cfg = make_config()
+    cfg.render.height = 4
+    with pytest.raises(SynthError, match="height"):
+        Renderer(cfg)
+    cfg = make_config()
+    cfg.render.width = 16
+    with pytest.raises(SynthError, match="width"):
+        Renderer(cfg)
+    cfg = make_config()
+    cfg.fonts.size = (0.8, 0.5)
+    with pytest.raises(SynthError, match="fonts.size"):
+        Renderer(cfg)
+
+
+# each effect, alone at p=1, against the clean image of the same sample
+
+
+def pairs(clean: Renderer, r: Renderer, n: int = 6):
+    for i in range(n):
+        a, spec_a = clean.render(0, i)
+        b, spec_b = r.render(0, i)
+        assert spec_a.text == spec_b.text and spec_a.font == spec_b.font
+        yield a, b, spec_b
+
+
+def test_invert(clean, with_effect):
+    for a, b, spec in pairs(clean, with_effect(p_invert=1.0)):
+        assert spec.effects["invert"] == {}
+        assert np.abs(b.astype(int) - (255 - a.astype(int))).max() <= 1
+        assert a.mean() > 128 > b.mean()
+
+
+def test_blur_reduces_high_frequencies(clean, with_effect):
+    for a, b, spec in pairs(clean, with_effect(p_blur=1.0, blur=(1.0, 1.5))):
+        assert 1.0 <= spec.effects["blur"]["sigma"] <= 1.5
+        assert high_freq(b) < 0.7 * high_freq(a)
+        assert abs(float(a.mean()) - float(b.mean())) < 3  # blur moves ink, it does not remove it
+
+
+def test_jpeg(clean, with_effect):
+    for a, b, spec in pairs(clean, with_effect(p_jpeg=1.0, jpeg=(10, 20))):
+        assert 10 <= spec.effects["jpeg"]["quality"] <= 20
+        assert b.shape == a.shape and b.dtype == np.uint8
+        diff = np.abs(a.astype(int) - b.astype(int))
+        assert diff.max() > 10 and diff.mean() < 15  # artefacts, same picture
+        assert corr(a, b) > 0.9
+
+
+def test_gaussian_noise(clean, with_effect):
+    for a, b, spec in pairs(clean, with_effect(p_gaussian_noise=1.0, gaussian_noise=(8.0, 8.0))):
+        paper = a == 255
+        noise = b[paper].astype(float)
+        assert spec.effects["gaussian_noise"]["std"] == 8.0
+        # white paper clips the upper half of the noise: what is left is the lower half of a gaussian
+        assert 2.0 < (255 - noise).mean() < 10.0 and noise.std() > 2.0
+
+
+def test_speckle(clean, with_effect):
+    for a, b, _ in pairs(clean, with_effect(p_speckle=1.0, speckle=(0.1, 0.1))):
+        assert (b[a == 255] < 250).mean() > 0.1
+
+
+def test_salt_pepper(clean, with_effect):
+    for a, b, spec in pairs(clean, with_effect(p_salt_pepper=1.0, salt_pepper=(0.02, 0.02))):
+        pepper = (a == 255) & (b == 0)
+        assert pepper.sum() >= 10
+        changed = (a != b).mean()
+        assert 0.005 < changed < 0.03
+        assert spec.effects["salt_pepper"]["amount"] == 0.02
+
+
+@pytest.mark.parametrize("kind", ["gradient", "texture"])
+def test_backgrounds(clean, with_effect, kind):
+    r = with_effect(p_background=1.0, backgrounds={kind: 1.0}, paper=(200, 220))
+    for a, b, spec in pairs(clean, r, n=4):
+        assert spec.paper["kind"] == kind
+        bg = b[a == 255].astype(float)
+        assert bg.std() > 1.0 and 150 < bg.mean() < 240
+
+
+def test_image_background(clean, with_effect, tmp_path):
+    pattern = np.tile(np.linspace(120, 250, 64, dtype=np.uint8), (64, 1))
+    cv2.imwrite(str(tmp_path / "bg.png"), np.dstack([pattern] * 3))
+    r = with_effect(p_background=1.0, backgrounds={"image": 1.0}, background_dirs=[str(tmp_path)])
+    for a, b, spec in pairs(clean, r, n=4):
+        assert spec.paper["kind"] == "image" and spec.paper["image"] == 0
+        assert b[a == 255].std() > 5  # the picture shows through
+        assert b[a < 50].mean() < b[a == 255].mean() - 40  # text stays readable
+
+
+def test_image_background_needs_images(make_config, tmp_path):
+    fx = dataclasses.replace(EffectsConfig.off(), backgrounds={"image": 1.0}, background_dirs=[str(tmp_path)])
+    with pytest.raises(SynthError, match="background_dirs"):
+        Renderer(make_config(effects=fx))
+    fx.background_dirs = [str(tmp_path / "missing")]
+    with pytest.raises(SynthError, match="background folder not found"):
+        Renderer(make_config(effects=fx))
+
+
+@pytest.mark.parametrize("fields, key", [
+    ({"p_rotate": 1.0, "rotate": 20.0}, "angle"),
+    ({"p_shear": 1.0, "shear": 0.5}, "shear"),
+    ({"p_perspective": 1.0, "perspective": 0.2}, "perspective"),
+])
+def test_geometric_effects(clean, with_effect, fields, key):
+    for a, b, spec in pairs(clean, with_effect(**fields), n=4):
+        assert spec.geometry[key] not in (0.0, None)
+        assert not np.array_equal(a, b)
+        assert (b < 128).sum() > 0.15 * (a < 128).sum()  # the text is still on the canvas (maybe smaller)
+
+
+def test_upside_down(clean, with_effect):
+    r = with_effect(p_upside_down=1.0)
+    for i in range(6):
+        spec = r.sample_spec(0, i)
+        assert spec.geometry["upside_down"]
+        spec.geometry.update(x=0.5, y=0.5, margins=[0.1] * 4)  # centred: a half turn maps the box onto itself
+        upside = r.render_spec(spec)
+        upright = r.render_spec(dataclasses.replace(spec, geometry={**spec.geometry, "upside_down": False}))
+        assert best_corr(upside, np.rot90(upright, 2)) > 0.97
+        assert best_corr(upside, upright) < 0.9
+
+
+def test_default_effects_render(make_config):
+    r = Renderer(make_config())
+    fired = set()
+    for i in range(80):
+        img, spec = r.render(1, i)
+        assert img.shape == (32, 128) and img.dtype == np.uint8
+        assert img.std() > 3  # not a blank canvas
+        fired |= {k for k, v in spec.effects.items() if v is not None}
+        fired |= {spec.paper["kind"]}
+    assert {"blur", "gaussian_noise", "jpeg", "gradient", "texture"} <= fired
+
+
+def test_to_model_input():
+    colour = np.zeros((64, 100, 3), np.uint8)
+    colour[..., 0] = 255  # red: to_model_input takes RGB (dataset._load_image converts cv2's BGR itself)
+    out = to_model_input(colour, 32, None)
+    assert out.shape == (32, 50) and out.dtype == np.uint8
+    assert abs(int(out[0, 0]) - 76) <= 1  # luma of pure red: 0.299 * 255
+    assert to_model_input(np.zeros((10, 200), np.uint8), 32, 128).shape == (32, 128)  # squeezed
+    padded = to_model_input(np.full((32, 40), 7, np.uint8), 32, 128)
+    assert padded.shape == (32, 128) and (padded == 7).all()  # right-padded with the edge

@@ -1,0 +1,202 @@
+import string
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from synth import Alphabet, SynthError, TextConfig
+from synth.rng import Draws
+from synth.text import BUNDLED_WORDS, TextSource, apply_case
+
+LOWER = Alphabet(string.ascii_lowercase + " ")
+
+
+def draw(src: TextSource, n: int, seed: int = 0) -> list[tuple[str, str]]:
+    rng = Draws()
+    return [src.sample(rng.start(seed, i)) for i in range(n)]
+
+
+def write_lines(path: Path, lines: list[str]) -> str:
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return str(path)
+
+
+def test_random_strings_length_alphabet_and_spaces():
+    # half the characters are spaces: leading, trailing and doubled ones must all be replaced
+    cfg = TextConfig(sources={"random": 1.0}, min_len=1, max_len=7)
+    src = TextSource(cfg, Alphabet("ab "))
+    texts = [t for t, source in draw(src, 2000)]
+    assert Counter(len(t) for t in texts).keys() == set(range(1, 8))  # every length in range, none outside
+    for t in texts:
+        assert set(t) <= set("ab ")
+        assert t == t.strip(), repr(t)
+        assert "  " not in t, repr(t)
+    assert sum(" " in t for t in texts) > 500  # inner spaces survive
+
+
+def test_random_chars_subset():
+    cfg = TextConfig(sources={"random": 1.0}, min_len=4, max_len=4, random_chars="01")
+    texts = {t for t, _ in draw(TextSource(cfg, Alphabet(string.digits)), 200)}
+    assert set("".join(texts)) == {"0", "1"}
+    assert len(texts) == 16  # all 2**4 strings come up
+
+
+def test_random_chars_outside_alphabet():
+    cfg = TextConfig(sources={"random": 1.0}, random_chars="abc!")
+    with pytest.raises(SynthError, match="'!'"):
+        TextSource(cfg, LOWER)
+
+
+def test_random_chars_only_spaces():
+    with pytest.raises(SynthError, match="visible character"):
+        TextSource(TextConfig(sources={"random": 1.0}, random_chars="  "), LOWER)
+
+
+def test_words_come_from_the_bundled_list():
+    words = set(BUNDLED_WORDS.read_text(encoding="utf-8").split())
+    cfg = TextConfig(sources={"words": 1.0}, min_len=1, max_len=15, case={"keep": 1.0})
+    out = draw(TextSource(cfg, Alphabet()), 300)
+    assert {s for _, s in out} == {"words"}
+    assert all(t in words for t, _ in out)
+    assert len({t for t, _ in out}) > 250  # not a handful of words repeated
+
+
+def test_words_respect_the_length_range():
+    cfg = TextConfig(sources={"words": 1.0}, min_len=4, max_len=5, case={"keep": 1.0})
+    src = TextSource(cfg, Alphabet())
+    assert all(4 <= len(t) <= 5 for t, _ in draw(src, 300))
+    assert src.filtered > 10000  # the bundled list has many shorter and longer words
+
+
+def test_corpus_lines(tmp_path):
+    lines = ["the quick fox", "  padded line  ", "", "jumps", "over the dog"]
+    path = write_lines(tmp_path / "corpus.txt", lines)
+    cfg = TextConfig(sources={"corpus": 1.0}, corpus=path, min_len=1, max_len=20, case={"keep": 1.0})
+    out = draw(TextSource(cfg, LOWER), 200)
+    assert {s for _, s in out} == {"corpus"}
+    assert {t for t, _ in out} == {"the quick fox", "padded line", "jumps", "over the dog"}
+
+
+def test_corpus_errors(tmp_path):
+    with pytest.raises(SynthError, match="text.corpus"):
+        TextSource(TextConfig(sources={"corpus": 1.0}), LOWER)
+    with pytest.raises(SynthError, match="not found"):
+        TextSource(TextConfig(sources={"corpus": 1.0}, corpus=str(tmp_path / "nope.txt")), LOWER)
+    empty = write_lines(tmp_path / "empty.txt", ["", "   "])
+    with pytest.raises(SynthError, match="no non-empty lines"):
+        TextSource(TextConfig(sources={"corpus": 1.0}, corpus=empty), LOWER)
+    latin1 = tmp_path / "latin1.txt"
+    latin1.write_bytes("café\n".encode("latin-1"))
+    with pytest.raises(SynthError, match="UTF-8"):
+        TextSource(TextConfig(sources={"corpus": 1.0}, corpus=str(latin1)), LOWER)
+
+
+def test_weighted_mix_proportions(tmp_path):
+    corpus = write_lines(tmp_path / "c.txt", ["corpus line"])
+    cfg = TextConfig(sources={"random": 1.0, "words": 3.0, "corpus": 4.0}, corpus=corpus, max_len=12,
+                     random_chars="0123456789")
+    src = TextSource(cfg, Alphabet())
+    out = draw(src, 4000)
+    counts = Counter(s for _, s in out)
+    n = len(out)
+    assert counts["random"] / n == pytest.approx(1 / 8, abs=0.025)
+    assert counts["words"] / n == pytest.approx(3 / 8, abs=0.035)
+    assert counts["corpus"] / n == pytest.approx(4 / 8, abs=0.035)
+    for text, source in out:  # each text really comes from the source it is labelled with
+        if source == "random":
+            assert set(text) <= set("0123456789")
+        elif source == "corpus":
+            assert text.lower() == "corpus line"
+        else:
+            assert text.isalpha()
+
+
+def test_zero_weight_source_is_never_used(tmp_path):
+    cfg = TextConfig(sources={"random": 0.0, "words": 1.0}, case={"keep": 1.0})
+    assert {s for _, s in draw(TextSource(cfg, Alphabet()), 200)} == {"words"}
+
+
+def test_unencodable_entries_filtered_with_a_count(tmp_path):
+    lexicon = write_lines(tmp_path / "lex.txt", ["cat", "café", "dog", "naïve", "bird", "Zebra"])
+    cfg = TextConfig(sources={"words": 1.0}, lexicon=lexicon, max_len=10, case={"keep": 1.0},
+                     unencodable="filter")
+    src = TextSource(cfg, LOWER)
+    assert src.filtered == 3
+    assert src.sources["words"].unencodable == 3
+    assert {t for t, _ in draw(src, 200)} == {"cat", "dog", "bird"}
+
+
+def test_unencodable_entries_raise(tmp_path):
+    lexicon = write_lines(tmp_path / "lex2.txt", ["cat", "café", "dog", "naïve"])
+    cfg = TextConfig(sources={"words": 1.0}, lexicon=lexicon, unencodable="error")
+    with pytest.raises(SynthError) as e:
+        TextSource(cfg, LOWER)
+    msg = str(e.value)
+    assert "2 of 4" in msg and "café" in msg and "'é'" in msg and "filter" in msg
+
+
+def test_length_filter_is_not_an_encoding_error(tmp_path):
+    # entries outside the length range are skipped even with unencodable="error": they are encodable
+    lexicon = write_lines(tmp_path / "lex3.txt", ["cat", "dog", "hippopotamus"])
+    cfg = TextConfig(sources={"words": 1.0}, lexicon=lexicon, max_len=5, unencodable="error")
+    src = TextSource(cfg, LOWER)
+    assert src.filtered == 1 and src.sources["words"].unencodable == 0
+    assert {t for t, _ in draw(src, 100)} == {"cat", "dog"}
+
+
+def test_nothing_fits(tmp_path):
+    lexicon = write_lines(tmp_path / "lex4.txt", ["ÀÉ", "ÎÕ"])
+    with pytest.raises(SynthError, match="none of its 2 entries"):
+        TextSource(TextConfig(sources={"words": 1.0}, lexicon=lexicon), LOWER)
+
+
+def test_apply_case():
+    assert apply_case("hello World", "lower") == "hello world"
+    assert apply_case("hello World", "upper") == "HELLO WORLD"
+    assert apply_case("hELLO wORLD", "title") == "Hello world"
+    assert apply_case("hELLO", "keep") == "hELLO"
+
+
+def test_case_transforms(tmp_path):
+    lexicon = write_lines(tmp_path / "lex5.txt", ["alpha", "Beta", "GAMMA"])
+    base = {"sources": {"words": 1.0}, "lexicon": lexicon}
+    for case, expect in [("upper", str.upper), ("lower", str.lower), ("title", str.capitalize)]:
+        src = TextSource(TextConfig(**base, case={case: 1.0}), Alphabet())
+        assert {t for t, _ in draw(src, 100)} == {expect(w) for w in ["alpha", "Beta", "GAMMA"]}, case
+    src = TextSource(TextConfig(**base, case={"keep": 1.0}), Alphabet())
+    assert {t for t, _ in draw(src, 100)} == {"alpha", "Beta", "GAMMA"}
+    mixed = Counter(t for t, _ in draw(TextSource(TextConfig(**base, case={"upper": 1.0, "keep": 1.0}),
+                                                  Alphabet()), 600))
+    assert mixed["ALPHA"] == pytest.approx(mixed["alpha"], rel=0.35)  # half upper-cased, half kept
+
+
+def test_case_never_leaves_the_alphabet(tmp_path):
+    lexicon = write_lines(tmp_path / "lex6.txt", ["abc", "def"])
+    src = TextSource(TextConfig(sources={"words": 1.0}, lexicon=lexicon, case={"upper": 1.0}), LOWER)
+    assert {t for t, _ in draw(src, 50)} == {"abc", "def"}
+
+
+def test_random_strings_are_not_case_transformed():
+    cfg = TextConfig(sources={"random": 1.0}, random_chars="aB", min_len=8, max_len=8, case={"upper": 1.0})
+    texts = [t for t, _ in draw(TextSource(cfg, Alphabet()), 50)]
+    assert any("a" in t for t in texts)
+
+
+def test_deterministic_per_seed_and_index():
+    cfg = TextConfig()
+    a, b = TextSource(cfg, Alphabet()), TextSource(cfg, Alphabet())
+    assert draw(a, 50, seed=7) == draw(b, 50, seed=7)
+    assert draw(a, 50, seed=7) != draw(a, 50, seed=8)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"min_len": 0}, "length range"),
+    ({"min_len": 5, "max_len": 4}, "length range"),
+    ({"sources": {"poems": 1.0}}, "unknown text source"),
+    ({"sources": {"random": 0.0}}, "weights are 0"),
+    ({"case": {"shout": 1.0}}, "unknown case"),
+    ({"unencodable": "drop"}, "unencodable"),
+])
+def test_bad_text_config(kwargs, match):
+    with pytest.raises(SynthError, match=match):
+        TextSource(TextConfig(**kwargs), Alphabet())
