@@ -40,6 +40,7 @@ def _fit_config(a: argparse.Namespace):
                         ("seed", "seed"), ("eval_every", "eval_every"), ("val_count", "val_count"),
                         ("val_dir", "val_dir"), ("patience", "patience"), ("checkpoint_every", "checkpoint_every"),
                         ("workers", "workers"), ("holdout_fraction", "holdout_fraction"),
+                        ("max_minutes", "max_minutes"),
                         ("holdout_seed", "holdout_seed")]:
         value = getattr(a, flag)
         if value is not None:
@@ -87,31 +88,48 @@ def cmd_predict(a: argparse.Namespace) -> int:
 
 
 def cmd_eval(a: argparse.Namespace) -> int:
-    from train.evaluate import evaluate, worst_grid
+    from train.evaluate import METRICS, evaluate, format_text, worst_grid
     from train.recognizer import load
 
     rec = load(a.model)
     result = evaluate(rec, a.data, method="beam" if a.beam else "greedy", lexicon=_lexicon(a.lexicon),
-                      limit=a.limit)
+                      limit=a.limit, compare=a.compare)
     if a.worst:
         worst_grid(result, a.worst)
     result.pop("_worst_images")
     if a.json:
-        keys = ("n", "cer", "wer", "word_accuracy", "ned", "word_accuracy_ci_alnum", "images_per_second")
-        print(json.dumps({k: result[k] for k in keys}))
+        out = {k: result[k] for k in ("n", *METRICS, "images_per_second")}
+        if "tesseract" in result:
+            out["tesseract"] = result["tesseract"]
+        print(json.dumps(out))
         return 0
-    print(f"{result['n']} images from {a.data}")
-    for k in ("cer", "wer", "word_accuracy", "ned", "word_accuracy_ci_alnum"):
-        print(f"  {k:<24}{result[k]:.4f}")
-    print(f"  {'images_per_second':<24}{result['images_per_second']:.1f}")
-    for name in ("by_height", "by_length"):
-        print(f"{name.replace('_', ' ')}:  group  n  cer  word_accuracy")
-        for g, s in result[name].items():
-            print(f"  {g:<10}{s['n']:>6}  {s['cer']:.4f}  {s['word_accuracy']:.4f}")
-    if result["worst"]:
-        print("worst:")
-        for w in result["worst"][:10]:
-            print(f"  {w['truth']!r} read as {w['prediction']!r}")
+    print(format_text(result, a.data))
+    return 0
+
+
+def cmd_robustness(a: argparse.Namespace) -> int:
+    from train import robustness
+    from train.recognizer import load
+
+    rec = load(a.model)
+    seed = robustness.SEED if a.seed is None else a.seed
+    count = robustness.COUNT if a.count is None else a.count
+    report = robustness.run(rec, a.fonts, count=count, seed=seed, sweep_count=a.sweep_count,
+                            sweeps=not a.no_sweeps, progress=not a.quiet, model_dir=a.model)
+    out = robustness.write(report, a.out, title=a.model)
+    agg = report["aggregate"]
+    print(f"{report['count']} texts x {len(report['fonts'])} fonts, {report['predictions']} images read in "
+          f"{report['seconds']:.0f} s")
+    print(f"  {'fonts':<8}{'n':>4}  {'clean acc':>9}  {'clean cer':>9}  {'default acc':>11}  {'default cer':>11}")
+    for label in ("seen", "unseen"):
+        g = agg[label]
+        if g["clean"] and g["default"]:
+            print(f"  {label:<8}{g['fonts']:>4}  {g['clean']['word_accuracy']:>9.4f}  {g['clean']['cer']:>9.4f}  "
+                  f"{g['default']['word_accuracy']:>11.4f}  {g['default']['cer']:>11.4f}")
+    if report["gap"]:
+        print(f"  gap (seen - unseen word accuracy): clean {report['gap']['clean']['word_accuracy']:+.4f}, "
+              f"default {report['gap']['default']['word_accuracy']:+.4f}")
+    print(f"report in {out}/report.md")
     return 0
 
 
@@ -130,6 +148,7 @@ def parser() -> argparse.ArgumentParser:
     f.add_argument("--val-dir", help="validate on a folder with labels.tsv instead")
     f.add_argument("--patience", type=int, help="evaluations without improvement before stopping (0: never)")
     f.add_argument("--checkpoint-every", type=int)
+    f.add_argument("--max-minutes", type=float, help="stop after this many minutes (resume later to continue)")
     f.add_argument("--workers", type=int, help="rendering processes (default 1: the model needs the cores)")
     f.add_argument("--holdout-fonts", help="comma-separated font names never used in training")
     f.add_argument("--holdout-fraction", type=float, help="hold out this fraction of the fonts")
@@ -152,7 +171,21 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--lexicon")
     e.add_argument("--limit", type=int, help="score only the first N images")
     e.add_argument("--worst", help="write a PNG grid of the worst-read images")
+    e.add_argument("--compare", choices=["tesseract"], help="also run Tesseract (if installed) on the same images "
+                   "and show its numbers beside ours")
     e.set_defaults(fn=cmd_eval)
+    b = sub.add_parser("robustness", help="the same texts in every font, clean and with the training effects, "
+                       "seen vs unseen fonts, and accuracy against each effect's strength")
+    b.add_argument("--model", required=True)
+    b.add_argument("--fonts", nargs="+", action="extend", default=[], metavar="DIR",
+                   help="font folders to measure besides the bundled and the training fonts")
+    b.add_argument("--count", type=int, help="texts rendered in every font (default 300)")
+    b.add_argument("--sweep-count", type=int, help="samples per effect strength (default: count)")
+    b.add_argument("--no-sweeps", action="store_true", help="skip the effect sweeps")
+    b.add_argument("--seed", type=int, help="seed of the texts and their specs (default: one training never uses)")
+    b.add_argument("--out", required=True, help="report folder: report.json, report.md, PNG charts")
+    b.add_argument("--quiet", action="store_true")
+    b.set_defaults(fn=cmd_robustness)
     return p
 
 

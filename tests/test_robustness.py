@@ -1,0 +1,204 @@
+import dataclasses
+import json
+import shutil
+
+import cv2
+import numpy as np
+import pytest
+
+from synth.config import EffectsConfig, FontConfig
+from synth.fonts import BUNDLED_DIR, FontLibrary
+from synth.sample import Renderer
+from train import robustness, tesseract
+from train.config import FitConfig
+from train.evaluate import compare_tesseract, format_text
+from train.recognizer import Prediction
+
+HELD_OUT = ["DejaVuSerif-Italic", "LiberationMono-Regular"]
+
+
+class Oracle:
+    """A stand-in recognizer: reads an image perfectly when its font is in `good`, else drops the last
+    character. It knows the font and text from the spec that rendered the image (see `made`)."""
+
+    def __init__(self, config: FitConfig, meta: dict, good: set[str], made: dict[int, object]):
+        self.config, self.meta, self.good, self.made = config, meta, good, made
+        self.alphabet = None
+        self.height, self.width = config.data.render.height, config.data.render.width
+        self.read: list[object] = []
+
+    def predict(self, images, batch_size: int = 64, **_) -> list[Prediction]:
+        specs = [self.made[id(im)] for im in images]
+        self.read += specs
+        return [Prediction(s.text if s.font in self.good else s.text[:-1], 1.0) for s in specs]
+
+
+@pytest.fixture
+def made(monkeypatch):
+    """Spec of every image rendered, by the image's id (the images stay alive until they are read)."""
+    seen: dict[int, object] = {}
+    original = Renderer.render_spec
+
+    def render_spec(self, spec):
+        img = original(self, spec)
+        seen[id(img)] = spec
+        return img
+
+    monkeypatch.setattr(Renderer, "render_spec", render_spec)
+    return seen
+
+
+def _meta(exclude: list[str]) -> dict:
+    cfg = FitConfig().data
+    lib = FontLibrary(FontConfig(exclude=exclude), cfg.alphabet)
+    return {"model": "default", "train_fonts": lib.manifest(), "holdout_fonts": exclude}
+
+
+@pytest.fixture
+def user_fonts(tmp_path):
+    """A user's folder: a renamed copy of a training font (seen) and of a held-out one (unseen)."""
+    d = tmp_path / "myfonts"
+    d.mkdir()
+    shutil.copy(BUNDLED_DIR / "liberation" / "LiberationSans-Regular.ttf", d / "MySans.ttf")
+    shutil.copy(BUNDLED_DIR / "dejavu" / "DejaVuSerif-Italic.ttf", d / "MySerif.ttf")
+    return d
+
+
+def test_spec_override_keeps_text_and_geometry_across_fonts():
+    data = robustness.data_config(Oracle(FitConfig(), {}, set(), {}))
+    r = Renderer(data)
+    spec = r.sample_spec(robustness.SEED, 3)
+    images = []
+    for name in ("Inconsolata", "EBGaramond12-Regular", "KaushanScript-Regular"):
+        other = dataclasses.replace(spec, font=name)
+        assert {k: v for k, v in other.to_dict().items() if k != "font"} == \
+            {k: v for k, v in spec.to_dict().items() if k != "font"}
+        images.append(r.render_spec(other))
+    assert len({im.shape for im in images}) == 1
+    assert not np.array_equal(images[0], images[1]) and not np.array_equal(images[1], images[2])
+    swept = robustness.with_effect(spec, "rotation", 6.0)
+    assert abs(swept.geometry["angle"]) == 6.0 and swept.text == spec.text and spec.geometry["angle"] != 6.0
+
+
+def test_data_config_covers_every_font_with_the_models_settings(user_fonts):
+    cfg = FitConfig()
+    cfg.data.fonts.exclude = list(HELD_OUT)
+    cfg.data.fonts.include = ["Inconsolata"]
+    cfg.data.render.height = 40
+    data = robustness.data_config(Oracle(cfg, {}, set(), {}), [str(user_fonts)])
+    assert data.render.height == 40 and data.effects == cfg.data.effects
+    names = {f.name for f in FontLibrary(data.fonts, data.alphabet).fonts}
+    assert set(HELD_OUT) | {"Inconsolata", "MySans", "MySerif"} <= names and len(names) == 20
+
+
+def test_seen_and_unseen_marking(user_fonts):
+    lib = FontLibrary(FontConfig(dirs=[str(user_fonts)]), FitConfig().data.alphabet)
+    seen = robustness.seen_fonts(_meta(HELD_OUT), lib.fonts)
+    assert [n for n, s in seen.items() if not s] == HELD_OUT + ["MySerif"]  # by hash: a renamed copy is the font
+    by_name = robustness.seen_fonts({"train_fonts": ["Inconsolata"]}, lib.fonts)
+    assert [n for n, s in by_name.items() if s] == ["Inconsolata"]
+    assert not any(robustness.seen_fonts({}, lib.fonts).values())
+
+
+def test_run_and_report_files(tmp_path, made, user_fonts):
+    cfg = FitConfig()
+    cfg.data.fonts.exclude = list(HELD_OUT)  # as `train fit --holdout-fonts` records it
+    meta = _meta(HELD_OUT)
+    train_names = {f["name"] for f in meta["train_fonts"]}
+    rec = Oracle(cfg, meta, train_names | {"MySans"}, made)
+    report = robustness.run(rec, [str(user_fonts)], count=4, sweep_count=3)
+
+    # every font read the same texts in the same specs, font aside: clean first, then default (20 fonts x 4)
+    for part in (rec.read[:80], rec.read[80:160]):
+        variants: dict[int, set[str]] = {}
+        for s in part:
+            d = s.to_dict()
+            d.pop("font")
+            variants.setdefault(s.index, set()).add(json.dumps(d, sort_keys=True))
+        assert len(variants) == 4 and all(len(v) == 1 for v in variants.values())
+        assert len({s.font for s in part}) == 20
+
+    fonts = {f["name"]: f for f in report["fonts"]}
+    assert len(fonts) == 20 and [n for n, f in fonts.items() if not f["seen"]] == HELD_OUT + ["MySerif"]
+    assert fonts["MySans"]["clean"]["word_accuracy"] == 1.0 and fonts["MySerif"]["default"]["word_accuracy"] == 0.0
+    assert not fonts["MySans"]["bundled"] and fonts["Inconsolata"]["bundled"]
+    agg = report["aggregate"]
+    assert (agg["seen"]["fonts"], agg["unseen"]["fonts"]) == (17, 3)
+    assert agg["seen"]["clean"]["n"] == 17 * 4 and agg["seen"]["clean"]["word_accuracy"] == 1.0
+    assert agg["unseen"]["default"]["word_accuracy"] == 0.0 and report["gap"]["clean"]["word_accuracy"] == 1.0
+    assert set(report["sweeps"]) == {"rotation", "noise", "blur", "perspective"}
+    assert report["sweeps"]["rotation"]["training_max"] == cfg.data.effects.rotate
+    assert all(r["word_accuracy"] == 1.0 and r["n"] == 3 for s in report["sweeps"].values() for r in s["levels"])
+    assert report["worst"] and all(w["font"] in HELD_OUT + ["MySerif"] for w in report["worst"])
+    assert fonts["MySerif"]["worst"][0]["prediction"] == fonts["MySerif"]["worst"][0]["truth"][:-1]
+
+    out = robustness.write(report, tmp_path / "rep")
+    saved = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    public = json.loads(json.dumps({k: v for k, v in report.items() if not k.startswith("_")}))
+    assert saved == public
+    md = (out / "report.md").read_text(encoding="utf-8")
+    assert "| seen | 17 | 100.0 | 0.0 | 100.0 | 0.0 |" in md and "| unseen | 3 | 0.0 |" in md
+    assert "| MySerif | **no** | 0.0 |" in md and "clean +100.0 points" in md
+    for png in ("fonts.png", "effects.png", "worst.png"):
+        assert cv2.imread(str(out / png)) is not None
+
+
+def test_texts_are_chosen_that_every_font_draws(made, font_dir):
+    rec = Oracle(FitConfig(), {}, set(), made)
+    report = robustness.run(rec, [str(font_dir)], count=6, sweeps=False)
+    fonts = {f["name"]: f for f in report["fonts"]}
+    assert report["texts_every_font_draws"] == 6 and fonts["NoQDigits"]["skipped"] == 0
+    assert fonts["NoQDigits"]["clean"]["n"] == 6 and fonts["Inconsolata"]["default"]["n"] == 6
+    assert not any(c in "Q0123456789" for s in rec.read for c in s.text)
+
+
+def test_fonts_that_cannot_draw_the_texts_are_skipped_and_counted(made):
+    cfg = FitConfig()
+    cfg.data.alphabet += "→"
+    cfg.data.text.sources, cfg.data.text.random_chars = {"random": 1.0}, "→"
+    cfg.data.effects = EffectsConfig.off()
+    rec = Oracle(cfg, {}, set(), made)
+    report = robustness.run(rec, count=2, sweeps=False)
+    fonts = {f["name"]: f for f in report["fonts"]}
+    assert report["texts_every_font_draws"] == 0 and report["count"] == 2
+    assert fonts["Breip"]["skipped"] == 2 and fonts["Breip"]["clean"] is None
+    assert fonts["Caladea-Bold"]["skipped"] == 0 and fonts["Caladea-Bold"]["clean"]["n"] == 2
+    assert report["sweeps"] == {} and "| Breip | **no** | - | - | - | - | 2 |" in robustness.markdown(report)
+
+
+def _words() -> tuple[list[np.ndarray], list[str]]:
+    cfg = FitConfig().data
+    cfg.effects, cfg.render.height, cfg.render.width = EffectsConfig.off(), 64, None
+    r = Renderer(cfg)
+    refs = ["hello", "WORLD", "2024"]
+    images = [r.render_spec(dataclasses.replace(r.sample_spec(0, 0), text=t, font="LiberationSans-Regular"))
+              for t in refs]
+    return images, refs
+
+
+def test_tesseract_missing_degrades(monkeypatch, tmp_path):
+    images, refs = _words()
+    monkeypatch.setenv("PATH", str(tmp_path))  # no tesseract on this PATH
+    assert tesseract.find() is None
+    out = compare_tesseract(images, refs)
+    assert out == {"available": False, "reason": "tesseract not found (install tesseract-ocr)"}
+    assert not compare_tesseract(images, refs, binary=str(tmp_path / "nope"))["available"]
+    result = {"n": 3, "cer": 0.1, "wer": 0.2, "word_accuracy": 0.5, "ned": 0.1, "word_accuracy_ci_alnum": 0.6,
+              "images_per_second": 100.0, "by_height": {}, "by_length": {}, "worst": [], "tesseract": out}
+    text = format_text(result)
+    assert "tesseract" in text.splitlines()[1] and text.count("not found") >= 6
+    plain = {k: v for k, v in result.items() if k != "tesseract"}
+    assert "tesseract" not in format_text(plain)
+
+
+def test_tesseract_psm_choice():
+    assert tesseract.psm_for(["one", "two"]) == 8 and tesseract.psm_for(["one", "two words"]) == 7
+
+
+@pytest.mark.skipif(tesseract.find() is None, reason="tesseract-ocr is not installed")
+def test_tesseract_reads_a_list_in_order():
+    images, refs = _words()
+    hyps = tesseract.read(images + [images[0]], psm=8)
+    assert hyps == refs + ["hello"]
+    out = compare_tesseract(images, refs)
+    assert out["available"] and out["psm"] == 8 and out["word_accuracy"] == 1.0 and "by_length" in out

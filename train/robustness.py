@@ -1,0 +1,415 @@
+"""Font robustness: the same texts in every font, clean and with the training effects, plus effect sweeps.
+
+Every font reads the same samples: a text's spec is drawn once from (seed, index) and only its font is
+overridden, so differences between fonts come from the fonts. Fonts are marked seen or unseen from the model
+dir's record of its training fonts (by file hash, so a renamed copy of a training font still counts as seen),
+which turns a `train fit --holdout-fonts` run into a generalization-gap measurement.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+import time
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from rapidfuzz.distance import Levenshtein
+
+from synth.config import EffectsConfig, SynthConfig
+from synth.errors import SynthError
+from synth.fonts import BUNDLED_DIR, FontInfo
+from synth.sample import Renderer, Spec
+from synth.version import __version__
+from train import metrics
+
+#: texts per font: 18 fonts x 2 conditions + the sweeps read in ~20 s on 2 cores with the default model
+COUNT = 300
+#: far from training's seeds (0 and VAL_SEED_OFFSET), so the report's samples are not the training stream's
+SEED = 7_000_001
+CONDITIONS = ("clean", "default")
+WORST_PER_FONT = 3
+WORST_TILES = 24
+SEEN_COLOUR, UNSEEN_COLOUR = "#2b6cb0", "#dd6b20"
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """One effect at fixed strengths, with probability 1, on the clean samples of the seen fonts."""
+
+    name: str
+    unit: str
+    levels: tuple[float, ...]
+    #: the training config's field giving the strongest setting the model was trained on
+    training_field: str
+
+
+SWEEPS = (
+    Sweep("rotation", "degrees", (0.0, 2.0, 4.0, 6.0, 9.0, 12.0), "rotate"),
+    Sweep("noise", "std, grey levels", (0.0, 6.0, 12.0, 20.0, 30.0, 45.0), "gaussian_noise"),
+    Sweep("blur", "sigma, pixels", (0.0, 0.6, 1.1, 1.6, 2.2, 3.0), "blur"),
+    Sweep("perspective", "corner jitter, fraction of height", (0.0, 0.04, 0.08, 0.12, 0.18, 0.25), "perspective"),
+)
+
+
+def _training_max(fx: EffectsConfig, sweep: Sweep) -> float:
+    v = getattr(fx, sweep.training_field)
+    on = getattr(fx, f"p_{sweep.training_field}") > 0
+    return float(v[1] if isinstance(v, tuple | list) else v) if on else 0.0
+
+
+def with_effect(spec: Spec, sweep: str, level: float) -> Spec:
+    """`spec` with one effect forced to `level` (0: off); the per-sample random parts (sign, noise window,
+    corner directions) come from (seed, index), so every level of a sweep distorts a sample the same way."""
+    r = np.random.default_rng([spec.seed, spec.index, 99])
+    sign, offset, corners = float(r.choice([-1.0, 1.0])), r.random(2).tolist(), r.uniform(-1, 1, 8)
+    geo, fx = dict(spec.geometry), dict(spec.effects)
+    if sweep == "rotation":
+        geo["angle"] = sign * level
+    elif sweep == "perspective":
+        geo["perspective"] = (corners * level).tolist() if level > 0 else None
+    elif sweep == "noise":
+        fx["gaussian_noise"] = {"std": level, "offset": offset} if level > 0 else None
+    elif sweep == "blur":
+        fx["blur"] = {"sigma": level} if level > 0 else None
+    else:
+        raise SynthError(f"unknown effect sweep {sweep!r}; known: {[s.name for s in SWEEPS]}")
+    return dataclasses.replace(spec, geometry=geo, effects=fx)
+
+
+def data_config(rec: Any, font_dirs: Sequence[str] = ()) -> SynthConfig:
+    """The model's own data config (alphabet, size, texts, effects) over every font: the training folders that
+    still exist, the bundled ones, and `font_dirs`; nothing excluded or filtered."""
+    if rec.config is not None:
+        data = copy.deepcopy(rec.config.data)
+    else:  # a model dir without config.json: its alphabet and input size, default texts and effects
+        data = SynthConfig(alphabet=rec.alphabet.chars)
+        data.render.height, data.render.width = rec.height, rec.width
+    for d in font_dirs:
+        if not Path(d).is_dir():
+            raise SynthError(f"--fonts {d}: not a folder; pass a folder of .ttf/.otf files")
+    data.fonts.dirs = [d for d in data.fonts.dirs if Path(d).is_dir()] + list(font_dirs)
+    data.fonts.bundled, data.fonts.include, data.fonts.exclude = True, [], []
+    return data
+
+
+def seen_fonts(meta: dict[str, Any], fonts: Iterable[FontInfo]) -> dict[str, bool]:
+    """Font name -> whether training rendered it: matched by sha256 where the record has it, else by name."""
+    record = meta.get("train_fonts") or []
+    shas = {f["sha256"] for f in record if isinstance(f, dict) and f.get("sha256")}
+    names = {f["name"] if isinstance(f, dict) else str(f) for f in record}
+    return {f.name: (f.sha256 in shas) if shas else (f.name in names) for f in fonts}
+
+
+def pick_texts(renderer: Renderer, count: int, seed: int, tries: int = 20) -> tuple[list[int], int]:
+    """Indices of `count` samples whose text every font draws (at most `tries` x count looked at); when too few
+    exist, samples some font cannot draw fill the rest (those pairs are skipped). Returns (indices, covered)."""
+    lib = renderer.fonts
+    everyone = len(lib.fonts)
+    good, other = [], []
+    for i in range(count * tries):
+        chars = frozenset(renderer.sample_spec(seed, i).text.replace(" ", ""))
+        (good if len(lib.covering(chars)) == everyone else other).append(i)
+        if len(good) == count:
+            break
+    return good + other[: count - len(good)], len(good)
+
+
+@dataclass
+class Read:
+    """One image read: its group ("clean", "default" or "sweep:NAME:LEVEL"), spec and the model's text."""
+
+    group: str
+    spec: Spec
+    text: str = ""
+
+    @property
+    def wrong(self) -> bool:
+        return self.text != self.spec.text
+
+    def badness(self) -> tuple[float, int]:
+        """Sort key, worst first: normalized edit distance, then raw edits (a long word misread beats a short)."""
+        return (-Levenshtein.normalized_distance(self.spec.text, self.text),
+                -Levenshtein.distance(self.spec.text, self.text))
+
+
+def score(reads: list[Read]) -> dict[str, float | int] | None:
+    return metrics.score([r.spec.text for r in reads], [r.text for r in reads]) if reads else None
+
+
+def _read_all(rec: Any, renderer: Renderer, reads: list[Read], batch_size: int, progress: bool) -> None:
+    from tqdm import tqdm
+
+    with tqdm(total=len(reads), unit="img", disable=not progress, desc="robustness") as bar:
+        for s in range(0, len(reads), batch_size):
+            chunk = reads[s : s + batch_size]
+            preds = rec.predict([renderer.render_spec(r.spec) for r in chunk], batch_size=batch_size)
+            for r, p in zip(chunk, preds, strict=True):
+                r.text = p.text
+            bar.update(len(chunk))
+
+
+def _font_reads(base: dict[str, list[Spec]], fonts: list[FontInfo]) -> tuple[list[Read], dict[str, int]]:
+    """Every (condition, font, text) whose text the font draws, and per font the texts it cannot draw."""
+    reads, skipped = [], dict.fromkeys((f.name for f in fonts), 0)
+    for cond in CONDITIONS:
+        for f in fonts:
+            for sp in base[cond]:
+                if f.lacks(sp.text.replace(" ", "")):
+                    skipped[f.name] += cond == "clean"
+                else:
+                    reads.append(Read(cond, dataclasses.replace(sp, font=f.name)))
+    return reads, skipped
+
+
+def _sweep_reads(clean: list[Spec], fonts: list[FontInfo], n: int) -> list[Read]:
+    """n clean samples, text k in the k-th font (or the next that draws it), at every level of every sweep."""
+    specs = []
+    for k in range(n):
+        sp = clean[k % len(clean)]
+        f = next((fonts[(k + j) % len(fonts)] for j in range(len(fonts))
+                  if not fonts[(k + j) % len(fonts)].lacks(sp.text.replace(" ", ""))), None)
+        if f is not None:
+            specs.append(dataclasses.replace(sp, font=f.name))
+    reads = [Read("sweep::0", sp) for sp in specs]  # strength 0 is the clean sample, shared by every sweep
+    return reads + [Read(f"sweep:{s.name}:{v}", with_effect(sp, s.name, v)) for s in SWEEPS for v in s.levels
+                    if v > 0 for sp in specs]
+
+
+def _worst(reads: list[Read]) -> list[Read]:
+    """The worst-read samples, at most a few per font and two per text, so that no font or text fills the grid."""
+    by_font: Counter[str] = Counter()
+    by_text: Counter[str] = Counter()
+    worst = []
+    for r in sorted((r for r in reads if r.wrong), key=Read.badness):
+        if by_font[r.spec.font] < WORST_PER_FONT and by_text[r.spec.text] < 2:
+            by_font[r.spec.font] += 1
+            by_text[r.spec.text] += 1
+            worst.append(r)
+            if len(worst) == WORST_TILES:
+                break
+    return worst
+
+
+def _worst_row(r: Read, font: bool = True) -> dict[str, Any]:
+    return {"condition": r.group, **({"font": r.spec.font} if font else {}), "index": r.spec.index,
+            "truth": r.spec.text, "prediction": r.text}
+
+
+def run(rec: Any, font_dirs: Sequence[str] = (), count: int = COUNT, seed: int = SEED, sweep_count: int | None = None,
+        sweeps: bool = True, batch_size: int = 64, progress: bool = False, model_dir: str = "") -> dict[str, Any]:
+    """Measure `rec` (a Recognizer, or anything with its config, meta and predict) per font and per effect.
+
+    Returns the report (JSON-able) plus "_worst_specs" and "_renderer", to draw `worst.png` again.
+    """
+    if count < 1:
+        raise SynthError(f"--count {count}: render at least one text per font")
+    started = time.perf_counter()
+    data = data_config(rec, font_dirs)
+    clean_cfg = copy.deepcopy(data)
+    clean_cfg.effects = EffectsConfig.off()
+    renderer, clean = Renderer(data), Renderer(clean_cfg)  # `clean` only draws specs; one renderer draws all
+    fonts = renderer.fonts.fonts
+    meta = getattr(rec, "meta", None) or {}
+    seen = seen_fonts(meta, fonts)
+    indices, covered = pick_texts(clean, count, seed)
+    base = {"clean": [clean.sample_spec(seed, i) for i in indices],
+            "default": [renderer.sample_spec(seed, i) for i in indices]}  # same texts: text is drawn first
+    reads, skipped = _font_reads(base, fonts)
+    sweep_fonts = [f for f in fonts if seen[f.name]] or list(fonts)
+    swept = _sweep_reads(base["clean"], sweep_fonts, count if sweep_count is None else sweep_count) if sweeps else []
+    _read_all(rec, renderer, reads + swept, batch_size, progress)
+
+    groups: dict[tuple[str, str], list[Read]] = {}
+    for r in reads + swept:
+        groups.setdefault((r.group, r.spec.font), []).append(r)
+        groups.setdefault((r.group, ""), []).append(r)
+    per_font = []
+    for f in fonts:
+        mine = [r for cond in CONDITIONS for r in groups.get((cond, f.name), [])]
+        per_font.append({
+            "name": f.name, "seen": seen[f.name], "family": f.family, "style": f.style,
+            "bundled": Path(f.path).is_relative_to(BUNDLED_DIR), "path": f.path, "skipped": skipped[f.name],
+            **{cond: score(groups.get((cond, f.name), [])) for cond in CONDITIONS},
+            "worst": [_worst_row(r, font=False) for r in sorted((r for r in mine if r.wrong),
+                                                                 key=Read.badness)[:WORST_PER_FONT]],
+        })
+
+    # seen vs unseen, pooled over the fonts' samples
+    aggregate: dict[str, Any] = {}
+    for label, want in (("seen", True), ("unseen", False)):
+        names = [f.name for f in fonts if seen[f.name] == want]
+        aggregate[label] = {"fonts": len(names), **{
+            cond: score([r for n in names for r in groups.get((cond, n), [])]) for cond in CONDITIONS}}
+    gap = None
+    if aggregate["seen"]["clean"] and aggregate["unseen"]["clean"]:
+        s, u = aggregate["seen"], aggregate["unseen"]
+        gap = {cond: {"word_accuracy": s[cond]["word_accuracy"] - u[cond]["word_accuracy"],
+                      "cer": u[cond]["cer"] - s[cond]["cer"]} for cond in CONDITIONS}
+
+    sweep_report: dict[str, Any] = {}
+    if swept:
+        for sw in SWEEPS:
+            rows = [{"strength": v, **(score(groups[(f"sweep:{sw.name}:{v}" if v > 0 else "sweep::0", "")]) or {})}
+                    for v in sw.levels]
+            sweep_report[sw.name] = {"unit": sw.unit, "training_max": _training_max(data.effects, sw),
+                                     "levels": rows}
+
+    worst = _worst(reads)
+    trained_dirs = rec.config.data.fonts.dirs if rec.config is not None else []
+    return {
+        "version": __version__, "model_dir": model_dir, "model": meta.get("model", ""),
+        "holdout_fonts": meta.get("holdout_fonts", []), "seed": seed,
+        "missing_font_dirs": [d for d in trained_dirs if not Path(d).is_dir()],  # training's, moved since
+        "count": len(indices), "texts_every_font_draws": covered, "conditions": list(CONDITIONS),
+        "sweep_count": sum(r.group == "sweep::0" for r in swept), "sweep_fonts": [f.name for f in sweep_fonts],
+        "predictions": len(reads) + len(swept), "seconds": time.perf_counter() - started,
+        "fonts": per_font, "aggregate": aggregate, "gap": gap, "sweeps": sweep_report,
+        "worst": [_worst_row(r) for r in worst],
+        "_worst_specs": [r.spec for r in worst], "_renderer": renderer,
+    }
+
+
+# ---------------------------------------------------------------- writing the report
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{100 * x:.1f}"
+
+
+def _cell(s: dict[str, Any] | None, key: str) -> str:
+    return "-" if s is None else _pct(s[key])
+
+
+def markdown(report: dict[str, Any], title: str = "") -> str:
+    """report.md: the summary, the seen/unseen gap, the per-font table and the sweeps (percent)."""
+    agg = report["aggregate"]
+    lines = [f"# Font robustness{': ' + title if title else ''}", "",
+             f"{report['count']} texts in each of {len(report['fonts'])} fonts ({report['texts_every_font_draws']} "
+             "drawn by every font), with the effects off (clean) and at the model's training defaults (default). "
+             "Word accuracy and CER in percent.", "",
+             "| fonts | n | clean word acc | clean CER | default word acc | default CER |",
+             "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    for label in ("seen", "unseen"):
+        a = agg[label]
+        lines.append(f"| {label} | {a['fonts']} | {_cell(a['clean'], 'word_accuracy')} | {_cell(a['clean'], 'cer')} "
+                     f"| {_cell(a['default'], 'word_accuracy')} | {_cell(a['default'], 'cer')} |")
+    lines.append("")
+    if report["missing_font_dirs"]:
+        lines += [f"Training font folders not found here (not measured): {report['missing_font_dirs']}.", ""]
+    if report["gap"]:
+        g = report["gap"]
+        lines.append(f"Generalization gap (seen minus unseen word accuracy): clean "
+                     f"{100 * g['clean']['word_accuracy']:+.1f} points, default "
+                     f"{100 * g['default']['word_accuracy']:+.1f} points.")
+    else:
+        lines.append("Generalization gap: n/a (every font is seen, or none is; hold fonts out with "
+                     "`train fit --holdout-fonts` or pass `--fonts DIR`).")
+    lines += ["", "![accuracy per font](fonts.png)", "", "## Per font", "",
+              "| font | seen | clean word acc | clean CER | default word acc | default CER | skipped | worst read |",
+              "| --- | :---: | ---: | ---: | ---: | ---: | ---: | --- |"]
+    for f in report["fonts"]:
+        w = "; ".join(f"`{x['truth']}` → `{x['prediction']}`" for x in f["worst"][:2]).replace("|", "\\|")
+        lines.append(f"| {f['name']} | {'yes' if f['seen'] else '**no**'} | {_cell(f['clean'], 'word_accuracy')} | "
+                     f"{_cell(f['clean'], 'cer')} | {_cell(f['default'], 'word_accuracy')} | "
+                     f"{_cell(f['default'], 'cer')} | {f['skipped']} | {w} |")
+    if report["sweeps"]:
+        lines += ["", "## Effects", "",
+                  f"Each effect alone at a fixed strength on {report['sweep_count']} clean samples of the "
+                  f"{len(report['sweep_fonts'])} {'seen ' if any(f['seen'] for f in report['fonts']) else ''}fonts.",
+                  "", "![accuracy against effect strength](effects.png)", ""]
+        for name, s in report["sweeps"].items():
+            lines += [f"**{name}** ({s['unit']}; training max {s['training_max']:g})", "",
+                      "| strength | word acc | CER |", "| ---: | ---: | ---: |"]
+            lines += [f"| {r['strength']:g} | {_pct(r['word_accuracy'])} | {_pct(r['cer'])} |" for r in s["levels"]]
+            lines.append("")
+    if report["worst"]:
+        lines += ["", "## Worst-read samples", "", "![worst-read samples](worst.png)", ""]
+    return "\n".join(lines)
+
+
+def font_chart(report: dict[str, Any], out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
+
+    fonts = sorted(report["fonts"], key=lambda f: (f["default"] or {}).get("word_accuracy", 0.0))
+    n = len(fonts)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 1.2 + 0.28 * n), sharey=True)
+    colours = [SEEN_COLOUR if f["seen"] else UNSEEN_COLOUR for f in fonts]
+    for ax, cond in zip(axes, CONDITIONS, strict=True):
+        acc = [(f[cond] or {}).get("word_accuracy", 0.0) * 100 for f in fonts]
+        ax.barh(range(n), acc, color=colours)
+        for y, a in enumerate(acc):
+            ax.text(min(a, 88) + 1, y, f"{a:.1f}", va="center", fontsize=7)
+        for label, ls in (("seen", "-"), ("unseen", "--")):
+            a = report["aggregate"][label][cond]
+            if a:
+                ax.axvline(100 * a["word_accuracy"], color="grey", ls=ls, lw=0.8)
+        ax.set_xlim(0, 100)
+        ax.set_title(f"{cond}: word accuracy (%)", fontsize=10)
+        ax.grid(axis="x", alpha=0.3)
+    axes[0].set_yticks(range(n), [f["name"] for f in fonts], fontsize=8)
+    fig.legend(handles=[Patch(color=SEEN_COLOUR, label="seen in training"), Patch(color=UNSEEN_COLOUR,
+               label="unseen")], loc="lower center", ncol=2, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+
+
+def effects_chart(report: dict[str, Any], out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sweeps = report["sweeps"]
+    fig, axes = plt.subplots(1, len(sweeps), figsize=(3.2 * len(sweeps), 3.4), squeeze=False)
+    for ax, (name, s) in zip(axes[0], sweeps.items(), strict=True):
+        x = [r["strength"] for r in s["levels"]]
+        ax.plot(x, [100 * r["word_accuracy"] for r in s["levels"]], "o-", label="word accuracy")
+        ax.plot(x, [100 * (1 - min(r["cer"], 1.0)) for r in s["levels"]], "s--", label="1 - CER")
+        if s["training_max"] > 0:
+            ax.axvline(s["training_max"], color="grey", ls=":", lw=1, label="training max")
+        ax.set_ylim(0, 102)
+        ax.set_title(name, fontsize=10)
+        ax.set_xlabel(s["unit"], fontsize=8)
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("%")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+
+
+def worst_grid(report: dict[str, Any], out: Path) -> None:
+    from synth.preview import grid
+
+    renderer: Renderer = report["_renderer"]
+    tiles = [(renderer.render_spec(sp), [f"truth: {w['truth']}", f"read:  {w['prediction']}",
+                                         f"{w['font']} ({w['condition']})"])
+             for sp, w in zip(report["_worst_specs"], report["worst"], strict=True)]
+    if tiles:
+        grid(tiles, columns=4).save(out)
+
+
+def write(report: dict[str, Any], out: str | Path, title: str = "") -> Path:
+    """report.json, report.md, fonts.png, effects.png (with sweeps) and worst.png (when anything was misread)."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    public = {k: v for k, v in report.items() if not k.startswith("_")}
+    (out / "report.json").write_text(json.dumps(public, indent=1, ensure_ascii=False), encoding="utf-8")
+    (out / "report.md").write_text(markdown(report, title), encoding="utf-8")
+    font_chart(report, out / "fonts.png")
+    if report["sweeps"]:
+        effects_chart(report, out / "effects.png")
+    worst_grid(report, out / "worst.png")
+    return out
