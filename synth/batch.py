@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import sys
 from collections import deque
+from contextlib import contextmanager
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -73,6 +75,23 @@ def _call(task: tuple[Callable, tuple]) -> Any:
     return fn(_renderer, *args)
 
 
+@contextmanager
+def _main_module_hidden() -> Iterator[None]:
+    """Spawned workers re-import the parent's __main__ (a user script that imports TensorFlow, say): seconds
+    and half a gigabyte each, for nothing, as the workers run only this module's code. Hide it meanwhile."""
+    main = sys.modules.get("__main__")
+    saved = {k: main.__dict__[k] for k in ("__file__", "__spec__") if main is not None and k in main.__dict__}
+    try:
+        if "__file__" in saved:
+            del main.__dict__["__file__"]
+        if "__spec__" in saved:
+            main.__dict__["__spec__"] = None
+        yield
+    finally:
+        if main is not None:
+            main.__dict__.update(saved)
+
+
 def default_workers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
@@ -93,7 +112,8 @@ def run_ordered(config: SynthConfig, fn: Callable, tasks: Iterable[tuple], worke
         return
     window = window or 2 * workers + 2
     ctx = mp.get_context("spawn")  # fork would copy TensorFlow's threads and locks from the parent
-    pool = ctx.Pool(workers, initializer=_init, initargs=(config,))
+    with _main_module_hidden():
+        pool = ctx.Pool(workers, initializer=_init, initargs=(config,))
     try:
         pending: deque = deque()
         it = iter(tasks)
