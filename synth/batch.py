@@ -10,8 +10,8 @@ import multiprocessing as mp
 import os
 import sys
 from collections import deque
-from contextlib import contextmanager
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
