@@ -141,17 +141,17 @@ def format_text(result: dict[str, Any], source: str = "") -> str:
 
 def worst_grid(result: dict[str, Any], out: str | Path) -> Path:
     """worst.png: the worst-read images with truth and prediction under each."""
+    import cv2
+
     from synth.preview import grid
 
     tiles = [(im, [f"truth: {w['truth']}", f"read:  {w['prediction']}"])
              for im, w in zip(result["_worst_images"], result["worst"], strict=True)]
+    if not tiles:  # still write the file the user asked for, saying why it shows no samples
+        tiles = [(np.full((32, 128), 255, np.uint8), ["no sample was misread"])]
+    if len({im.shape[0] for im, _ in tiles}) > 1:  # real images differ in size: show them all at one height
+        tiles = [(cv2.resize(im, (max(1, round(im.shape[1] * 48 / im.shape[0])), 48)), c) for im, c in tiles]
+    wide = max(im.shape[1] for im, _ in tiles)
     out = Path(out)
-    if tiles:
-        heights = {im.shape[0] for im, _ in tiles}
-        if len(heights) > 1:  # real images differ in size: show them all at one height
-            import cv2
-
-            tiles = [(cv2.resize(im, (max(1, round(im.shape[1] * 48 / im.shape[0])), 48)), c) for im, c in tiles]
-        wide = max(im.shape[1] for im, _ in tiles)
-        grid(tiles, columns=1 if wide > 600 else 3, scale=1 if wide > 300 else 2).save(out)  # lines: one a row
+    grid(tiles, columns=1 if wide > 600 else 3, scale=1 if wide > 300 else 2).save(out)  # lines: one a row
     return out

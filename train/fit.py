@@ -185,17 +185,19 @@ def _diff(a: dict, b: dict, prefix: str = "") -> str:
 def fit(cfg: FitConfig, out: str | Path, progress: bool = True) -> dict[str, Any]:
     """Train into `out` until `steps`, early stopping, or a kill (then run it again to resume)."""
     out = Path(out)
-    cfg = prepare_dir(cfg, out)
     t = cfg.train
+    # everything a config can get wrong is checked before the dir is written: a refused config must not be
+    # saved, or running again with the flags fixed would be refused as "another config"
     train_fonts, held = resolve_holdout(cfg)
     data = copy.deepcopy(cfg.data)
     data.fonts.exclude = held
     alphabet = Alphabet(data.alphabet)
     rc = data.render
+    keras.utils.set_random_seed(t.seed)  # before the model is built: its initial weights draw from it
     model = build_model(t.model, alphabet.size, rc.height, rc.width)
     if rc.width is not None:
         ctc.check_output_steps(max(p.text.max_len for _, p in curriculum(cfg, data)), output_steps(model, rc.width))
-    keras.utils.set_random_seed(t.seed)
+    cfg = prepare_dir(cfg, out)
     schedule = keras.optimizers.schedules.CosineDecay(
         0.0, max(1, t.steps - t.warmup_steps), alpha=t.final_lr_fraction, warmup_target=t.learning_rate,
         warmup_steps=t.warmup_steps)

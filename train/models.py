@@ -17,6 +17,11 @@ from synth.errors import SynthError
 
 Width = TypeVar("Width")  # an int, or an array or tensor of per-sample widths
 
+#: batch norm's moving-statistics momentum. Keras's 0.99 leaves the inference statistics hundreds of steps
+#: behind the weights: the default model, trained to a loss of 0.06 on 4-digit strings in 250 steps, still read
+#: 0% of them in inference mode (97% with batch statistics). 0.9 (PyTorch's 0.1) catches up in tens of steps.
+BN_MOMENTUM = 0.9
+
 
 @dataclass(frozen=True)
 class ModelSpec:
@@ -38,7 +43,7 @@ def _conv(
 ) -> keras.KerasTensor:
     x = layers.Conv2D(filters, kernel, padding=padding, use_bias=not batch_norm, kernel_initializer="he_normal")(x)
     if batch_norm:
-        x = layers.BatchNormalization()(x)
+        x = layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
     return layers.ReLU()(x)
 
 
@@ -87,14 +92,14 @@ def _small(x: keras.KerasTensor, classes: int) -> keras.KerasTensor:
 
 def _separable(x: keras.KerasTensor, filters: int) -> keras.KerasTensor:
     x = layers.SeparableConv2D(filters, 3, padding="same", use_bias=False)(x)
-    return layers.ReLU()(layers.BatchNormalization()(x))
+    return layers.ReLU()(layers.BatchNormalization(momentum=BN_MOMENTUM)(x))
 
 
 def _default(x: keras.KerasTensor, classes: int) -> keras.KerasTensor:
     """Measured on 2 CPU cores: a strided stem spares the full-resolution activations that dominate
     the step time, separable convs cut the rest, and batch norm skips the long "all blanks" phase."""
     x = layers.Conv2D(32, 3, strides=2, padding="same", use_bias=False, kernel_initializer="he_normal")(x)
-    x = layers.ReLU()(layers.BatchNormalization()(x))
+    x = layers.ReLU()(layers.BatchNormalization(momentum=BN_MOMENTUM)(x))
     for filters, pool in [(64, (2, 2)), (128, (2, 1)), (128, (2, 1))]:
         x = layers.MaxPooling2D(pool)(_separable(x, filters))
     x = layers.Dense(128, activation="relu")(_to_sequence(x))
