@@ -12,6 +12,7 @@ import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from multiprocessing.connection import Connection
 from typing import Any
 
 import numpy as np
@@ -19,8 +20,6 @@ import numpy as np
 from synth.alphabet import PAD, Alphabet
 from synth.config import SynthConfig
 from synth.sample import Renderer
-
-_renderer: Renderer | None = None
 
 
 def collate(images: list[np.ndarray], texts: list[str], fonts: list[str], alphabet: Alphabet, max_len: int,
@@ -64,15 +63,21 @@ def render_range(renderer: Renderer, seed: int, start: int, n: int, with_spec: b
     return batch
 
 
-def _init(config: SynthConfig) -> None:
-    global _renderer
-    _renderer = Renderer(config)
+def _worker(conn: Connection, config: SynthConfig) -> None:
+    """A render process: tasks in, results (or the exception) out, over its own pipe."""
+    import cv2
 
-
-def _call(task: tuple[Callable, tuple]) -> Any:
-    fn, args = task
-    assert _renderer is not None
-    return fn(_renderer, *args)
+    cv2.setNumThreads(1)  # OpenCV's pool would spin on the core another worker needs
+    renderer = Renderer(config)
+    while True:
+        task = conn.recv()
+        if task is None:
+            return
+        fn, args = task
+        try:
+            conn.send((True, fn(renderer, *args)))
+        except Exception as e:  # handed to the parent, which raises it
+            conn.send((False, e))
 
 
 @contextmanager
@@ -100,7 +105,7 @@ def run_ordered(config: SynthConfig, fn: Callable, tasks: Iterable[tuple], worke
                 window: int | None = None) -> Iterator[Any]:
     """Yield fn(renderer, *task) for each task, in task order, rendered on `workers` processes.
 
-    At most `window` tasks are in flight: an endless task iterator must not flood the pool's queue.
+    At most `window` tasks are in flight: an endless task iterator must not flood the pipes.
     workers=0 renders in this process. Callers validate the config first (build a Renderer), so that a
     bad one fails with its own message rather than inside a worker.
     """
@@ -110,23 +115,47 @@ def run_ordered(config: SynthConfig, fn: Callable, tasks: Iterable[tuple], worke
         for t in tasks:
             yield fn(renderer, *t)
         return
-    window = window or 2 * workers + 2
+    per_worker = max(1, (window or 3 * workers) // workers)
     ctx = mp.get_context("spawn")  # fork would copy TensorFlow's threads and locks from the parent
+    conns: list[Connection] = []
+    procs = []
     with _main_module_hidden():
-        pool = ctx.Pool(workers, initializer=_init, initargs=(config,))
-    try:
-        pending: deque = deque()
-        it = iter(tasks)
+        for _ in range(workers):
+            parent, child = ctx.Pipe()
+            proc = ctx.Process(target=_worker, args=(child, config), daemon=True)
+            proc.start()
+            child.close()
+            conns.append(parent)
+            procs.append(proc)
+    # task k goes to worker k % workers and results are read back in the same order: deterministic, and no
+    # pool threads polling the pipes in the parent (they cost more than the parent's real work)
+    it = iter(tasks)
+    pending: deque[int] = deque()
+    sent = 0
+
+    def submit() -> None:
+        nonlocal sent
         for t in it:
-            pending.append(pool.apply_async(_call, ((fn, t),)))
-            if len(pending) >= window:
-                break
+            w = sent % workers
+            conns[w].send((fn, t))
+            pending.append(w)
+            sent += 1
+            return
+
+    try:
+        for _ in range(per_worker * workers):
+            submit()
         while pending:
-            result = pending.popleft().get()
-            for t in it:
-                pending.append(pool.apply_async(_call, ((fn, t),)))
-                break
+            try:
+                ok, result = conns[pending.popleft()].recv()
+            except EOFError:
+                raise RuntimeError("a render worker process died; see its error output above") from None
+            if not ok:
+                raise result
+            submit()
             yield result
     finally:
-        pool.terminate()
-        pool.join()
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.join()
