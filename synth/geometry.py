@@ -37,31 +37,30 @@ def sample_geometry(rng: Draws, fx: EffectsConfig, rc: RenderConfig) -> dict:
 def place(mask: np.ndarray, geo: dict, rc: RenderConfig, baseline_box: tuple[int, int]) -> np.ndarray:
     """Warp the line's mask onto the output canvas (H x W, or H x fitted width when the width is variable).
 
-    `baseline_box` is the (top, bottom) rows of the font's ascent-descent box inside `mask`: scale is set by
-    that box, not by the ink, so an 'a' and an 'H' of the same font keep their relative sizes.
+    `baseline_box` is the (top, bottom) rows of the font's ascent-descent box inside `mask`: the line turns
+    about its centre, and perspective jitter is a fraction of its height. The four corners are moved in
+    plain Python: numpy's per-call overhead on 4 points cost more than the warp itself.
     """
     h, w = mask.shape
     H = rc.height
     ml, mr, mt, mb = (m * H for m in geo["margins"])
-    src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
     cx, cy = w / 2, (baseline_box[0] + baseline_box[1]) / 2
     a = math.radians(geo["angle"] + (180.0 if geo["upside_down"] else 0.0))
     ca, sa = math.cos(a), math.sin(a)
     sh = geo["shear"]
-    # shear (slant) then rotate, about the centre of the line
-    pts = src - (cx, cy)
-    pts = np.stack([pts[:, 0] + sh * -pts[:, 1], pts[:, 1]], axis=1)
-    pts = np.stack([ca * pts[:, 0] - sa * pts[:, 1], sa * pts[:, 0] + ca * pts[:, 1]], axis=1)
-    box_h = baseline_box[1] - baseline_box[0]
-    if geo["perspective"] is not None:
-        pts = pts + np.float32(geo["perspective"]).reshape(4, 2) * box_h
-    lo, hi = pts.min(axis=0), pts.max(axis=0)
-    bw, bh = float(hi[0] - lo[0]), float(hi[1] - lo[1])
+    # shear (slant) then rotate, about the centre of the line: p -> A (p - c), A = R S
+    a00, a01, a10, a11 = ca, -ca * sh - sa, sa, -sa * sh + ca
+    corners = ((0.0, 0.0), (w, 0.0), (w, h), (0.0, h))
+    pts = [(a00 * (x - cx) + a01 * (y - cy), a10 * (x - cx) + a11 * (y - cy)) for x, y in corners]
+    jitter = geo["perspective"]
+    if jitter is not None:
+        box_h = baseline_box[1] - baseline_box[0]
+        pts = [(x + jitter[2 * i] * box_h, y + jitter[2 * i + 1] * box_h) for i, (x, y) in enumerate(pts)]
+    xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+    lox, loy = min(xs), min(ys)
+    bw, bh = max(xs) - lox, max(ys) - loy
     avail_h = max(H - mt - mb, 1.0)
-    if rc.width is None:
-        avail_w = rc.max_width - ml - mr
-    else:
-        avail_w = max(rc.width - ml - mr, 1.0)
+    avail_w = rc.max_width - ml - mr if rc.width is None else max(rc.width - ml - mr, 1.0)
     scale = min(1.0, avail_h / bh, avail_w / bw)
     if rc.width is None:
         out_w = int(min(rc.max_width, math.ceil(bw * scale + ml + mr)))
@@ -70,9 +69,12 @@ def place(mask: np.ndarray, geo: dict, rc: RenderConfig, baseline_box: tuple[int
         out_w = rc.width
         ox = ml + (avail_w - bw * scale) * geo["x"]
     oy = mt + (avail_h - bh * scale) * geo["y"]
-    dst = ((pts - lo) * scale + (ox, oy)).astype(np.float32)
-    if geo["perspective"] is None:
-        m = cv2.getAffineTransform(src[:3], dst[:3])
+    if jitter is None:  # affine: dst = scale A (p - c) + (o - scale lo)
+        tx, ty = ox - scale * lox, oy - scale * loy
+        m = np.array([[scale * a00, scale * a01, tx - scale * (a00 * cx + a01 * cy)],
+                      [scale * a10, scale * a11, ty - scale * (a10 * cx + a11 * cy)]], np.float64)
         return cv2.warpAffine(mask, m, (out_w, H), flags=cv2.INTER_LINEAR, borderValue=0)
+    src = np.array(corners, np.float32)
+    dst = np.array([((x - lox) * scale + ox, (y - loy) * scale + oy) for x, y in pts], np.float32)
     m = cv2.getPerspectiveTransform(src, dst)
     return cv2.warpPerspective(mask, m, (out_w, H), flags=cv2.INTER_LINEAR, borderValue=0)
