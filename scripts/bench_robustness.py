@@ -9,6 +9,7 @@ Targets: unseen fonts, clean: word accuracy >= 97% and within 2 points of the se
 Tesseract's. IIIT5K is reported as it is (scene text is far from the rendered data).
 
     python scripts/bench_robustness.py --model MODEL_DIR [--out DIR] [--uw3 DIR] [--iiit5k DIR] [--count N]
+        [--fonts DIR]
 """
 
 from __future__ import annotations
@@ -47,12 +48,13 @@ def main() -> None:
     p.add_argument("--iiit5k", default=str(REAL / "iiit5k-test-3000"))
     p.add_argument("--count", type=int, default=robustness.COUNT, help="texts per font (train robustness's default)")
     p.add_argument("--limit", type=int, help="score only the first N real images of each set")
+    p.add_argument("--fonts", action="append", default=[], help="extra font folder (fonts the model never saw)")
     a = p.parse_args()
     out = Path(a.out or Path(a.model) / "robustness")
 
     rec = load(a.model)
     t0 = time.perf_counter()
-    report = robustness.run(rec, count=a.count, model_dir=a.model)
+    report = robustness.run(rec, font_dirs=a.fonts, count=a.count, model_dir=a.model)
     robustness.write(report, out, title=a.model)
     rob_s = time.perf_counter() - t0
     uw3, iiit = _real(rec, a.uw3, a.limit), _real(rec, a.iiit5k, a.limit)
