@@ -109,27 +109,31 @@ class EffectsConfig:
         return cfg
 
 
-@dataclass
-class SynthConfig:
-    alphabet: str = DEFAULT_CHARS
-    text: TextConfig = field(default_factory=TextConfig)
-    fonts: FontConfig = field(default_factory=FontConfig)
-    render: RenderConfig = field(default_factory=RenderConfig)
-    effects: EffectsConfig = field(default_factory=EffectsConfig)
+class JsonConfig:
+    """Saving and loading for a config dataclass, as the JSON of its fields."""
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> SynthConfig:
+    def from_dict(cls, data: dict[str, Any]) -> Any:
         return from_dict(cls, data)
 
     def save(self, path: str | Path) -> None:
         Path(path).write_text(json.dumps(self.to_dict(), indent=1, ensure_ascii=False), encoding="utf-8")
 
     @classmethod
-    def load(cls, path: str | Path) -> SynthConfig:
+    def load(cls, path: str | Path) -> Any:
         return load_json_config(cls, path)
+
+
+@dataclass
+class SynthConfig(JsonConfig):
+    alphabet: str = DEFAULT_CHARS
+    text: TextConfig = field(default_factory=TextConfig)
+    fonts: FontConfig = field(default_factory=FontConfig)
+    render: RenderConfig = field(default_factory=RenderConfig)
+    effects: EffectsConfig = field(default_factory=EffectsConfig)
 
 
 def load_json_config(cls: type, path: str | Path) -> Any:

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
-import json
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
-from synth.config import SynthConfig, from_dict
-from synth.errors import SynthError
+from synth.config import JsonConfig, SynthConfig
 
 #: validation samples use this seed offset, so their (seed, index) keys never meet training's
 VAL_SEED_OFFSET = 1_000_003
@@ -47,23 +42,6 @@ class TrainConfig:
 
 
 @dataclass
-class FitConfig:
+class FitConfig(JsonConfig):
     data: SynthConfig = field(default_factory=SynthConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> FitConfig:
-        return from_dict(cls, d)
-
-    def save(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps(self.to_dict(), indent=1, ensure_ascii=False), encoding="utf-8")
-
-    @classmethod
-    def load(cls, path: str | Path) -> FitConfig:
-        try:
-            return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
-        except (OSError, ValueError) as e:
-            raise SynthError(f"cannot read training config {path}: {e}") from None
