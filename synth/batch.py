@@ -22,6 +22,20 @@ from synth.config import SynthConfig
 from synth.sample import Renderer
 
 
+def pad_images(images: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Stack grey images of one height: (B, H, Wmax) uint8, each right-padded with its own edge column, and
+    the true widths. Edge padding looks like more paper, where a constant would draw a bar beside the text."""
+    widths = np.array([im.shape[1] for im in images], np.int32)
+    wmax = int(widths.max())
+    batch = np.empty((len(images), images[0].shape[0], wmax), np.uint8)
+    for i, im in enumerate(images):
+        w = im.shape[1]
+        batch[i, :, :w] = im
+        if w < wmax:
+            batch[i, :, w:] = im[:, -1:]
+    return batch, widths
+
+
 def collate(images: list[np.ndarray], texts: list[str], fonts: list[str], alphabet: Alphabet, max_len: int,
             encode: str = "strict") -> dict[str, Any]:
     """Stack samples into one batch: images right-padded with their edge to the widest, labels padded with PAD.
@@ -30,15 +44,7 @@ def collate(images: list[np.ndarray], texts: list[str], fonts: list[str], alphab
     characters the model cannot produce); "strict" raises on them.
     """
     n = len(images)
-    h = images[0].shape[0]
-    widths = np.array([im.shape[1] for im in images], np.int32)
-    wmax = int(widths.max())
-    batch = np.empty((n, h, wmax), np.uint8)
-    for i, im in enumerate(images):
-        w = im.shape[1]
-        batch[i, :, :w] = im
-        if w < wmax:
-            batch[i, :, w:] = im[:, -1:]
+    batch, widths = pad_images(images)
     labels = np.full((n, max_len), PAD, np.int32)
     lengths = np.zeros(n, np.int32)
     for i, t in enumerate(texts):

@@ -182,7 +182,8 @@ def read_labels(path: str | Path) -> list[tuple[str, str]]:
     return rows
 
 
-def _load_image(path: Path) -> np.ndarray:
+def load_image(path: Path) -> np.ndarray:
+    """Any image file (8/16-bit, grey, colour, alpha) as grey uint8; a clear error when it cannot be read."""
     img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     if img is None:
         raise SynthError(f"cannot read image {path}: missing or corrupt; fix or remove its labels.tsv line")
@@ -214,7 +215,7 @@ def iter_samples(path: str | Path) -> Iterator[tuple[np.ndarray, str, str]]:
                 spec = json.loads(line)
                 fonts[f"{shard}/{spec['index']:08d}.png"] = spec["font"]
     for rel, text in read_labels(path):
-        yield _load_image(path / rel), text, fonts.get(rel, "")
+        yield load_image(path / rel), text, fonts.get(rel, "")
 
 
 def _check_rows(path: Path, rows: list[tuple[str, str]], alphabet: Alphabet, max_len: int, encode: str) -> None:

@@ -320,7 +320,7 @@ def test_default_effects_render(make_config):
 
 def test_to_model_input():
     colour = np.zeros((64, 100, 3), np.uint8)
-    colour[..., 0] = 255  # red: to_model_input takes RGB (dataset._load_image converts cv2's BGR itself)
+    colour[..., 0] = 255  # red: to_model_input takes RGB (dataset.load_image converts cv2's BGR itself)
     out = to_model_input(colour, 32, None)
     assert out.shape == (32, 50) and out.dtype == np.uint8
     assert abs(int(out[0, 0]) - 76) <= 1  # luma of pure red: 0.299 * 255

@@ -76,11 +76,11 @@ def _lexicon(path: str | None) -> list[str] | None:
 
 
 def cmd_predict(a: argparse.Namespace) -> int:
-    from synth.dataset import _load_image
+    from synth.dataset import load_image
     from train.recognizer import load
 
     rec = load(a.model)
-    images = [_load_image(Path(p)) for p in a.images]
+    images = [load_image(Path(p)) for p in a.images]
     for path, p in zip(a.images, rec.predict(images, method="beam" if a.beam else "greedy",
                                              lexicon=_lexicon(a.lexicon)), strict=True):
         print(f"{path}\t{p.text}\t{p.confidence:.4f}")

@@ -28,7 +28,7 @@ from synth.version import __version__
 from train import checkpoint, ctc, metrics
 from train.config import VAL_SEED_OFFSET, FitConfig
 from train.models import build_model, output_steps
-from train.recognizer import MODEL_FILE
+from train.recognizer import MODEL_FILE, Recognizer
 
 LOG_EVERY = 50
 
@@ -117,15 +117,12 @@ class Validator:
         else:
             ds = stream(data, seed=t.seed + VAL_SEED_OFFSET, batch_size=64, count=t.val_count, workers=t.workers)
         self.batches = [(b["image"], b["width"], b["text"]) for b in numpy_batches(ds)]
-        self.model, self.alphabet = model, alphabet
-        self.logits = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
+        self.recognizer = Recognizer(model, alphabet, data.render.height, data.render.width)
 
     def evaluate(self) -> dict[str, float]:
         refs, hyps = [], []
         for images, widths, texts in self.batches:
-            logits = self.logits(images).numpy()
-            ids, _ = ctc.greedy_decode(logits, output_steps(self.model, widths))
-            hyps += [self.alphabet.decode(i) for i in ids]
+            hyps += [p.text for p in self.recognizer.decode(*self.recognizer.logits(images, widths))]
             refs += texts
         return metrics.score(refs, hyps)
 

@@ -13,6 +13,7 @@ import numpy as np
 import tensorflow as tf
 
 from synth.alphabet import Alphabet
+from synth.batch import pad_images
 from synth.errors import SynthError
 from synth.sample import to_model_input
 from train import ctc
@@ -40,13 +41,7 @@ class Recognizer:
 
     def prepare(self, images: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """Any images (grey or colour, any size) -> a float batch (B, H, W, 1) and their true widths."""
-        fitted = [to_model_input(im, self.height, self.width) for im in images]
-        widths = np.array([im.shape[1] for im in fitted], np.int32)
-        wmax = int(widths.max())
-        batch = np.empty((len(fitted), self.height, wmax), np.uint8)
-        for i, im in enumerate(fitted):
-            batch[i, :, : im.shape[1]] = im
-            batch[i, :, im.shape[1] :] = im[:, -1:]
+        batch, widths = pad_images([to_model_input(im, self.height, self.width) for im in images])
         return batch[..., None].astype(np.float32) / 255.0, widths
 
     def logits(self, x: np.ndarray, widths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
