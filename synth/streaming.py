@@ -14,6 +14,7 @@ import tensorflow as tf
 
 from synth.batch import render_range, run_ordered
 from synth.config import SynthConfig
+from synth.malloc import reuse_large_buffers
 from synth.sample import Renderer
 
 #: rendering granularity of an unbatched stream: big enough to amortize inter-process transfer
@@ -43,6 +44,7 @@ def as_dataset(batches: Callable[[], Iterator[dict[str, Any]]], height: int, wid
     raw["image"] = tf.TensorSpec((None, height, width), tf.uint8)
 
     def gen() -> Iterator[dict[str, Any]]:
+        reuse_large_buffers()  # here: after TensorFlow's own malloc setting, made when this op first runs
         for b in batches():
             yield {k: b[k] for k in KEYS}
 
