@@ -69,21 +69,32 @@ def render_range(renderer: Renderer, seed: int, start: int, n: int, with_spec: b
     return batch
 
 
-def _worker(conn: Connection, config: SynthConfig) -> None:
-    """A render process: tasks in, results (or the exception) out, over its own pipe."""
+def _worker(tasks: Connection, results: Connection, config: SynthConfig) -> None:
+    """A render process: tasks in on one pipe, results (or the exception) out on another."""
     import cv2
 
     cv2.setNumThreads(1)  # OpenCV's pool would spin on the core another worker needs
     renderer = Renderer(config)
     while True:
-        task = conn.recv()
+        task = tasks.recv()
         if task is None:
             return
         fn, args = task
         try:
-            conn.send((True, fn(renderer, *args)))
+            results.send((True, fn(renderer, *args)))
         except Exception as e:  # handed to the parent, which raises it
-            conn.send((False, e))
+            results.send((False, e))
+
+
+def _widen(conn: Connection, nbytes: int = 1 << 20) -> None:
+    """Let a whole batch sit in the pipe: with the default 64 KiB a worker stalls in send() until the parent
+    drains it, which the parent does only in task order, after the other workers' earlier batches."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(conn.fileno(), fcntl.F_SETPIPE_SZ, nbytes)
+    except (ImportError, AttributeError, OSError):  # not Linux, or above /proc/sys/fs/pipe-max-size
+        pass
 
 
 @contextmanager
@@ -123,15 +134,18 @@ def run_ordered(config: SynthConfig, fn: Callable, tasks: Iterable[tuple], worke
         return
     per_worker = max(1, (window or 3 * workers) // workers)
     ctx = mp.get_context("spawn")  # fork would copy TensorFlow's threads and locks from the parent
-    conns: list[Connection] = []
+    conns: list[tuple[Connection, Connection]] = []  # (tasks out, results in), one pair per worker
     procs = []
     with _main_module_hidden():
         for _ in range(workers):
-            parent, child = ctx.Pipe()
-            proc = ctx.Process(target=_worker, args=(child, config), daemon=True)
+            task_in, task_out = ctx.Pipe(duplex=False)
+            result_in, result_out = ctx.Pipe(duplex=False)
+            _widen(result_in)
+            proc = ctx.Process(target=_worker, args=(task_in, result_out, config), daemon=True)
             proc.start()
-            child.close()
-            conns.append(parent)
+            task_in.close()
+            result_out.close()
+            conns.append((task_out, result_in))
             procs.append(proc)
     # task k goes to worker k % workers and results are read back in the same order: deterministic, and no
     # pool threads polling the pipes in the parent (they cost more than the parent's real work)
@@ -143,7 +157,7 @@ def run_ordered(config: SynthConfig, fn: Callable, tasks: Iterable[tuple], worke
         nonlocal sent
         for t in it:
             w = sent % workers
-            conns[w].send((fn, t))
+            conns[w][0].send((fn, t))
             pending.append(w)
             sent += 1
             return
@@ -153,7 +167,7 @@ def run_ordered(config: SynthConfig, fn: Callable, tasks: Iterable[tuple], worke
             submit()
         while pending:
             try:
-                ok, result = conns[pending.popleft()].recv()
+                ok, result = conns[pending.popleft()][1].recv()
             except EOFError:
                 raise RuntimeError("a render worker process died; see its error output above") from None
             if not ok:
