@@ -22,6 +22,8 @@ from synth.errors import SynthError
 def add_config_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("data (maps onto SynthConfig)")
     g.add_argument("--config", help="JSON config file (or a dataset's manifest.json / a model's config.json)")
+    g.add_argument("--preset", choices=("words", "lines"),
+                   help="start from a preset: words (the default) or lines (printed text lines, variable width)")
     g.add_argument("--alphabet", help="characters the text and labels may use (default: digits, letters, "
                    "space, punctuation); @FILE reads them from a file")
     g.add_argument("--font-dir", action="append", default=[], help="extra font folder (repeatable)")
@@ -39,7 +41,12 @@ def add_config_args(p: argparse.ArgumentParser) -> None:
 
 
 def config_from_args(a: argparse.Namespace, base: SynthConfig | None = None) -> SynthConfig:
-    cfg = SynthConfig.load(a.config) if a.config else (base or SynthConfig())
+    if a.config and a.preset:
+        raise SynthError("--config and --preset both name a starting config; give one (and --set on top)")
+    if a.config:
+        cfg = SynthConfig.load(a.config)
+    else:
+        cfg = SynthConfig.preset(a.preset) if a.preset else (base or SynthConfig())
     if a.alphabet is not None:
         chars = a.alphabet
         if chars.startswith("@"):

@@ -96,6 +96,8 @@ class EffectsConfig:
     speckle: tuple[float, float] = (0.02, 0.1)  # std as a fraction of the grey range
     p_salt_pepper: float = 0.05
     salt_pepper: tuple[float, float] = (0.002, 0.02)  # fraction of pixels
+    p_binarize: float = 0.1
+    binarize: tuple[float, float] = (0.8, 1.2)  # Otsu's threshold times this: bolder above 1, thinner below
     p_jpeg: float = 0.25
     jpeg: tuple[int, int] = (30, 90)  # quality
 
@@ -134,6 +136,25 @@ class SynthConfig(JsonConfig):
     fonts: FontConfig = field(default_factory=FontConfig)
     render: RenderConfig = field(default_factory=RenderConfig)
     effects: EffectsConfig = field(default_factory=EffectsConfig)
+
+    @classmethod
+    def preset(cls, name: str) -> SynthConfig:
+        """'words': the defaults (single words and random strings, 128x32). 'lines': printed text lines for
+        line recognizers (scanned pages): prose up to 90 characters, variable width, the small rotations of
+        a scanner, half of them binarized."""
+        cfg = cls()
+        if name == "words":
+            return cfg
+        if name != "lines":
+            raise SynthError(f"unknown preset {name!r}; use words or lines")
+        cfg.text.sources = {"prose": 1.0}
+        cfg.text.min_len, cfg.text.max_len = 8, 90
+        cfg.render.width, cfg.render.max_width = None, 2048
+        cfg.render.margin = 0.15
+        e = cfg.effects
+        e.rotate, e.p_shear, e.shear, e.p_perspective = 1.0, 0.1, 0.1, 0.05
+        e.p_binarize, e.p_invert = 0.5, 0.0
+        return cfg
 
 
 def load_json_config(cls: type, path: str | Path) -> Any:

@@ -206,6 +206,25 @@ class SaltPepper(Effect):
         return flat.reshape(h, w)
 
 
+class Binarize(Effect):
+    """A scanner's or archive's black-and-white image: Otsu's threshold, moved up or down to make strokes
+    thicker or thinner; after the noise, so edges come out ragged as in real binarized scans."""
+
+    name = "binarize"
+
+    def __init__(self, p: float, shift: tuple[float, float]):
+        super().__init__(p)
+        self.shift = shift
+
+    def draw(self, rng: Draws) -> dict:
+        return {"shift": _uniform(rng, self.shift)}
+
+    def apply(self, img: np.ndarray, p: dict) -> np.ndarray:
+        grey = np.clip(img, 0, 255).astype(np.uint8)
+        otsu, _ = cv2.threshold(grey, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+        return np.where(grey > otsu * p["shift"], 255.0, 0.0).astype(np.float32)
+
+
 class Invert(Effect):
     name = "invert"
 
@@ -240,5 +259,6 @@ def build_effects(cfg: EffectsConfig) -> list[Effect]:
         FieldNoise("gaussian_noise", cfg.p_gaussian_noise, cfg.gaussian_noise, "normal"),
         FieldNoise("speckle", cfg.p_speckle, (cfg.speckle[0] * 255.0, cfg.speckle[1] * 255.0), "speckle"),
         SaltPepper(cfg.p_salt_pepper, cfg.salt_pepper),
+        Binarize(cfg.p_binarize, cfg.binarize),
         Invert(cfg.p_invert),
     ]

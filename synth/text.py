@@ -1,4 +1,4 @@
-"""Text sources: random strings, lexicon words, corpus lines, a weighted mix, and case transforms.
+"""Text sources: random strings, lexicon words, corpus lines, prose lines, a weighted mix, and case transforms.
 
 A source's `sample(rng)` draws one text from the sample's own generator, so text is part of the
 per-(seed, index) determinism.
@@ -95,25 +95,96 @@ class Lines:
         return self.items[rng.integers(0, len(self.items))]
 
 
+#: after a word of prose: (mark, weight); most words take none. A full stop also capitalizes the next word.
+PROSE_MARKS = ((".", 0.06), (",", 0.08), (";", 0.01), (":", 0.01), ("?", 0.005), ("!", 0.003))
+#: shares of prose tokens that are a number, a capitalized word (a name), an all-caps word (an acronym), or
+#: a word in brackets or quotes
+PROSE_NUMBER, PROSE_NAME, PROSE_ACRONYM, PROSE_WRAPPED = 0.06, 0.08, 0.015, 0.02
+PROSE_WRAPS = ("()", "[]", '""', "''", "``")
+#: share of lines that end in a word broken by a hyphen, as narrow printed columns do
+PROSE_HYPHENATED = 0.15
+
+
+class Prose:
+    """Lines of words shaped like printed text: sentence case, punctuation, numbers, names, brackets,
+    words broken at the line end, for line recognizers (scanned pages). Words come from the lexicon;
+    marks the alphabet lacks are never used."""
+
+    def __init__(self, path: str | Path, alphabet: Alphabet, cfg: TextConfig):
+        chars = frozenset(alphabet.chars)
+        self.words = [w for w in _read_lines(str(path)) if chars.issuperset(w) and len(w) <= cfg.max_len]
+        if not self.words or " " not in chars:
+            raise SynthError(f"prose needs words of the lexicon {path} and a space in the alphabet")
+        marks = [(m, w) for m, w in PROSE_MARKS if m in chars]
+        self.marks = [m for m, _ in marks]
+        self.mark_cum = cumulative([w for _, w in marks] + [1.0 - sum(w for _, w in marks)])
+        self.wraps = [w for w in PROSE_WRAPS if chars.issuperset(w)]
+        self.digits = "".join(c for c in "0123456789" if c in chars)
+        self.hyphen = "-" in chars
+        self.min_len, self.max_len = cfg.min_len, cfg.max_len
+        self.alphabet = alphabet
+
+    def _token(self, rng: Draws, capital: bool) -> str:
+        u = rng.random()
+        if u < PROSE_NUMBER and self.digits:
+            n = rng.integers(1, 5)
+            tok = "".join(self.digits[rng.integers(0, len(self.digits))] for _ in range(n))
+            if rng.random() < 0.2 and "." in self.marks:
+                tok += "." + self.digits[rng.integers(0, len(self.digits))]
+            return tok
+        word = self.words[rng.integers(0, len(self.words))]
+        if u < PROSE_NUMBER + PROSE_ACRONYM:
+            cased = word.upper()
+        elif capital or u < PROSE_NUMBER + PROSE_ACRONYM + PROSE_NAME:
+            cased = word[:1].upper() + word[1:]
+        else:
+            cased = word
+        word = cased if self.alphabet.can_encode(cased) else word
+        if rng.random() < PROSE_WRAPPED and self.wraps:
+            a, b = self.wraps[rng.integers(0, len(self.wraps))]
+            word = a + word + b
+        return word
+
+    def sample(self, rng: Draws) -> str:
+        target = rng.integers(self.min_len, self.max_len + 1)
+        capital = rng.random() < 0.5  # a line starts a sentence, or continues one
+        out = ""
+        while True:
+            tok = self._token(rng, capital)
+            k = rng.choice(self.mark_cum)
+            mark = self.marks[k] if k < len(self.marks) else ""
+            capital = mark in (".", "?", "!")
+            piece = tok + mark
+            room = self.max_len - len(out) - (1 if out else 0)
+            if len(piece) > room or (len(out) >= self.min_len and len(out) + 1 + len(piece) > target):
+                if (self.hyphen and room >= 4 and rng.random() < PROSE_HYPHENATED and tok.isalpha()
+                        and len(tok) >= 6):
+                    cut = min(room - 1, len(tok) - 2)
+                    out += (" " if out else "") + tok[: max(2, cut)] + "-"
+                break
+            out += (" " if out else "") + piece
+        return out if out else tok[: self.max_len]
+
+
 class TextSource:
     """A weighted mix of sources with case transforms; texts never leave the alphabet."""
 
     def __init__(self, cfg: TextConfig, alphabet: Alphabet):
         if cfg.min_len < 1 or cfg.max_len < cfg.min_len:
             raise SynthError(f"text length range {cfg.min_len}-{cfg.max_len} is empty; need 1 <= min_len <= max_len")
-        unknown = set(cfg.sources) - {"random", "words", "corpus"}
+        unknown = set(cfg.sources) - {"random", "words", "corpus", "prose"}
         if unknown:
-            raise SynthError(f"unknown text source(s) {sorted(unknown)}; use random, words, corpus")
+            raise SynthError(f"unknown text source(s) {sorted(unknown)}; use random, words, corpus, prose")
         if cfg.unencodable not in ("error", "filter"):
             raise SynthError(f"text.unencodable is {cfg.unencodable!r}; use 'error' or 'filter'")
         unknown = set(cfg.case) - set(CASES)
         if unknown:
             raise SynthError(f"unknown case transform(s) {sorted(unknown)}; use {', '.join(CASES)}")
         self.cfg, self.alphabet = cfg, alphabet
-        self.sources: dict[str, RandomStrings | Lines] = {}
+        self.sources: dict[str, RandomStrings | Lines | Prose] = {}
         weights = {k: w for k, w in cfg.sources.items() if w > 0}
         if not weights:
-            raise SynthError("all text source weights are 0; give at least one of random/words/corpus a weight")
+            raise SynthError("all text source weights are 0; give at least one of random/words/corpus/prose a weight")
         for name in weights:
             if name == "random":
                 chars = cfg.random_chars if cfg.random_chars is not None else alphabet.chars
@@ -123,6 +194,8 @@ class TextSource:
                 self.sources[name] = RandomStrings(chars, cfg.min_len, cfg.max_len)
             elif name == "words":
                 self.sources[name] = Lines(cfg.lexicon or BUNDLED_WORDS, alphabet, cfg, "lexicon")
+            elif name == "prose":
+                self.sources[name] = Prose(cfg.lexicon or BUNDLED_WORDS, alphabet, cfg)
             else:
                 if not cfg.corpus:
                     raise SynthError("text source 'corpus' has a weight but text.corpus names no file; set it")
@@ -141,7 +214,7 @@ class TextSource:
         """One text and the name of the source it came from."""
         name = self.names[rng.choice(self.cum)]
         text = self.sources[name].sample(rng)
-        if name != "random":
+        if name in ("words", "corpus"):  # prose does its own casing
             case = self.cases[rng.choice(self.case_cum)]
             cased = apply_case(text, case)
             # a case change can leave the alphabet (e.g. digits-only lowercase alphabets): keep the original then

@@ -240,6 +240,19 @@ def test_gaussian_noise(clean, with_effect):
         assert 2.0 < (255 - noise).mean() < 10.0 and noise.std() > 2.0
 
 
+def test_binarize(clean, with_effect):
+    soft = dict(p_blur=1.0, blur=(1.0, 1.0), p_gaussian_noise=1.0, gaussian_noise=(6.0, 6.0))
+    blurred = with_effect(**soft)
+    thin, bold = with_effect(**soft, p_binarize=1.0, binarize=(0.7, 0.7)), with_effect(**soft, p_binarize=1.0,
+                                                                                          binarize=(1.3, 1.3))
+    for (a, b, spec), (_, c, _) in zip(pairs(blurred, thin), pairs(blurred, bold), strict=True):
+        assert spec.effects["binarize"] == {"shift": 0.7}
+        assert set(np.unique(b)) == {0, 255} and set(np.unique(c)) == {0, 255}
+        assert len(np.unique(a)) > 50  # the grey image it started from
+        assert (b == 0).sum() < (c == 0).sum()  # a higher threshold makes bolder strokes
+        assert corr(a, c) > 0.8
+
+
 def test_speckle(clean, with_effect):
     for a, b, _ in pairs(clean, with_effect(p_speckle=1.0, speckle=(0.1, 0.1))):
         assert (b[a == 255] < 250).mean() > 0.1

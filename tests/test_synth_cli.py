@@ -150,3 +150,14 @@ def test_argparse_errors_exit_2(capsys):
         main(["render", "--count", "3"])  # --out missing
     assert e.value.code == 2
     assert "--out" in capsys.readouterr().err
+
+
+def test_lines_preset(tmp_path, capsys):
+    assert main(["config", "--preset", "lines", "--set", "text.max_len=50"]) == 0
+    cfg = SynthConfig.from_dict(json.loads(capsys.readouterr().out))
+    assert cfg.text.sources == {"prose": 1.0} and cfg.text.max_len == 50 and cfg.render.width is None
+    assert "--config and --preset" in fails(["config", "--preset", "lines", "--config", str(tmp_path / "c.json")],
+                                            capsys)
+    assert main(["render", "--out", str(tmp_path / "o"), "--count", "6", "--preset", "lines", *SMALL[:2]]) == 0
+    sizes = [Image.open(p).size for p in sorted((tmp_path / "o").rglob("*.png"))]
+    assert len(sizes) == 6 and all(h == 32 for _, h in sizes) and max(w for w, _ in sizes) > 200  # lines

@@ -200,3 +200,28 @@ def test_deterministic_per_seed_and_index():
 def test_bad_text_config(kwargs, match):
     with pytest.raises(SynthError, match=match):
         TextSource(TextConfig(**kwargs), Alphabet())
+
+
+def test_prose_lines():
+    cfg = TextConfig(sources={"prose": 1.0}, min_len=20, max_len=60)
+    alphabet = Alphabet(string.ascii_letters + string.digits + " .,;:?!-()'")
+    texts = [t for t, source in draw(TextSource(cfg, alphabet), 800)]
+    assert all(len(t) <= 60 for t in texts) and sum(len(t) >= 20 for t in texts) > 0.95 * len(texts)
+    assert all(alphabet.can_encode(t) and t == t.strip() and "  " not in t for t in texts)
+    assert len({len(t) for t in texts}) > 30  # lengths spread over the range
+    joined = " ".join(texts)
+    for mark in ".,()":
+        assert mark in joined
+    assert sum(t.endswith("-") for t in texts) > 0.05 * len(texts)  # words broken at the line end
+    assert sum(any(c.isdigit() for c in t) for t in texts) > 0.1 * len(texts)
+    words = joined.split()
+    assert sum(w[:1].isupper() for w in words) > 0.05 * len(words)  # sentence starts and names
+    assert draw(TextSource(cfg, alphabet), 50) == draw(TextSource(cfg, alphabet), 50)  # (seed, index) decides
+
+
+def test_prose_uses_only_marks_the_alphabet_has():
+    cfg = TextConfig(sources={"prose": 1.0}, min_len=10, max_len=40)
+    texts = [t for t, _ in draw(TextSource(cfg, LOWER), 300)]
+    assert all(set(t) <= set(string.ascii_lowercase + " ") for t in texts)
+    with pytest.raises(SynthError, match="space"):
+        TextSource(cfg, Alphabet(string.ascii_lowercase))
