@@ -69,10 +69,12 @@ def render_range(renderer: Renderer, seed: int, start: int, n: int, with_spec: b
     return batch
 
 
-def _worker(tasks: Connection, results: Connection, config: SynthConfig) -> None:
+def _worker(tasks: Connection, results: Connection, config: SynthConfig, nice: int) -> None:
     """A render process: tasks in on one pipe, results (or the exception) out on another."""
     import cv2
 
+    if nice:
+        os.nice(nice)
     cv2.setNumThreads(1)  # OpenCV's pool would spin on the core another worker needs
     renderer = Renderer(config)
     while True:
@@ -119,12 +121,13 @@ def default_workers() -> int:
 
 
 def run_ordered(config: SynthConfig, fn: Callable, tasks: Iterable[tuple], workers: int | None = None,
-                window: int | None = None) -> Iterator[Any]:
+                window: int | None = None, nice: int = 0) -> Iterator[Any]:
     """Yield fn(renderer, *task) for each task, in task order, rendered on `workers` processes.
 
     At most `window` tasks are in flight: an endless task iterator must not flood the pipes.
-    workers=0 renders in this process. Callers validate the config first (build a Renderer), so that a
-    bad one fails with its own message rather than inside a worker.
+    workers=0 renders in this process. `nice` lowers the workers' scheduling priority (see `stream`).
+    Callers validate the config first (build a Renderer), so that a bad one fails with its own message
+    rather than inside a worker.
     """
     workers = default_workers() if workers is None else workers
     if workers == 0:
@@ -141,7 +144,7 @@ def run_ordered(config: SynthConfig, fn: Callable, tasks: Iterable[tuple], worke
             task_in, task_out = ctx.Pipe(duplex=False)
             result_in, result_out = ctx.Pipe(duplex=False)
             _widen(result_in)
-            proc = ctx.Process(target=_worker, args=(task_in, result_out, config), daemon=True)
+            proc = ctx.Process(target=_worker, args=(task_in, result_out, config, nice), daemon=True)
             proc.start()
             task_in.close()
             result_out.close()
@@ -163,19 +166,22 @@ def run_ordered(config: SynthConfig, fn: Callable, tasks: Iterable[tuple], worke
             return
 
     try:
-        for _ in range(per_worker * workers):
-            submit()
-        while pending:
-            try:
+        try:
+            for _ in range(per_worker * workers):
+                submit()
+            while pending:
                 ok, result = conns[pending.popleft()][1].recv()
-            except EOFError:
-                raise RuntimeError("a render worker process died; see its error output above") from None
-            if not ok:
-                raise result
-            submit()
-            yield result
+                if not ok:
+                    raise result
+                submit()
+                yield result
+        except (EOFError, BrokenPipeError, ConnectionResetError):
+            raise RuntimeError("a render worker process died; see its error output above") from None
     finally:
         for proc in procs:
             proc.terminate()
         for proc in procs:
             proc.join()
+        for pair in conns:
+            for conn in pair:
+                conn.close()

@@ -32,8 +32,8 @@ def add_config_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--width", help="image width in pixels, or 'auto' for variable width keeping the aspect")
     g.add_argument("--min-len", type=int, help="shortest text")
     g.add_argument("--max-len", type=int, help="longest text")
-    g.add_argument("--text", help="text source weights, e.g. random=1 or words=0.7,random=0.3,corpus=1")
-    g.add_argument("--lexicon", help="word list file (one word per line) for the 'words' source")
+    g.add_argument("--text", help="text source weights over random, words, corpus, prose, e.g. words=0.7,random=0.3")
+    g.add_argument("--lexicon", help="word list file (one word per line) for the 'words' and 'prose' sources")
     g.add_argument("--corpus", help="text file (one sample per line) for the 'corpus' source")
     g.add_argument("--no-effects", action="store_true", help="plain black text on white, no distortions")
     g.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",

@@ -21,7 +21,8 @@ from synth.errors import SynthError
 class TextConfig:
     """Where the text comes from: a weighted mix of sources, then a case transform."""
 
-    #: weights of the sources "random" (the seeds' randomstring), "words" (lexicon) and "corpus" (lines of a file)
+    #: weights of the sources "random" (the seeds' randomstring), "words" (lexicon), "corpus" (lines of a file)
+    #: and "prose" (lines of lexicon words with punctuation, for line models)
     sources: dict[str, float] = field(default_factory=lambda: {"random": 0.3, "words": 0.7})
     min_len: int = 1
     max_len: int = 15  # 2L+1 = 31 steps: fits the default model at 128 px (32 steps)
@@ -31,7 +32,7 @@ class TextConfig:
     lexicon: str | None = None
     #: UTF-8 text file, one sample per line
     corpus: str | None = None
-    #: probabilities of case transforms applied to words and corpus lines
+    #: probabilities of case transforms applied to words and corpus lines (prose does its own casing)
     case: dict[str, float] = field(default_factory=lambda: {"lower": 0.4, "upper": 0.2, "title": 0.2, "keep": 0.2})
     #: what to do with text the alphabet cannot encode: "error" or "filter" (skip it and count)
     unencodable: str = "filter"
@@ -96,8 +97,10 @@ class EffectsConfig:
     speckle: tuple[float, float] = (0.02, 0.1)  # std as a fraction of the grey range
     p_salt_pepper: float = 0.05
     salt_pepper: tuple[float, float] = (0.002, 0.02)  # fraction of pixels
-    p_binarize: float = 0.1
-    binarize: tuple[float, float] = (0.8, 1.2)  # Otsu's threshold times this: bolder above 1, thinner below
+    #: 0 keeps the pixels of datasets and runs made before binarize existed; the lines preset uses 0.5
+    p_binarize: float = 0.0
+    #: Otsu's threshold moved by (this - 1) x the ink-paper contrast: bolder strokes above 1, thinner below
+    binarize: tuple[float, float] = (0.8, 1.2)
     p_jpeg: float = 0.25
     jpeg: tuple[int, int] = (30, 90)  # quality
 

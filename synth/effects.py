@@ -141,6 +141,8 @@ class Effect:
     """One photometric step: probability `p`, parameters drawn by `draw`, pixels changed by `apply`."""
 
     name = ""
+    #: added after the first release: draws after all the others, so every older (seed, index) keeps its pixels
+    late = False
 
     def __init__(self, p: float):
         self.p = p
@@ -207,10 +209,12 @@ class SaltPepper(Effect):
 
 
 class Binarize(Effect):
-    """A scanner's or archive's black-and-white image: Otsu's threshold, moved up or down to make strokes
-    thicker or thinner; after the noise, so edges come out ragged as in real binarized scans."""
+    """A scanner's or archive's black-and-white image: Otsu's threshold, moved by a fraction of the ink-paper
+    contrast (kept between the two, so paper never turns black) to make strokes bolder or thinner; after the
+    noise, so edges come out ragged as in real binarized scans."""
 
     name = "binarize"
+    late = True
 
     def __init__(self, p: float, shift: tuple[float, float]):
         super().__init__(p)
@@ -222,7 +226,12 @@ class Binarize(Effect):
     def apply(self, img: np.ndarray, p: dict) -> np.ndarray:
         grey = np.clip(img, 0, 255).astype(np.uint8)
         otsu, _ = cv2.threshold(grey, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
-        return np.where(grey > otsu * p["shift"], 255.0, 0.0).astype(np.float32)
+        dark, light = grey[grey <= otsu], grey[grey > otsu]
+        if not dark.size or not light.size:  # one grey level: nothing to separate
+            return img
+        lo, hi = float(dark.mean()), float(light.mean())
+        t = min(max(otsu + (p["shift"] - 1.0) * (hi - lo), lo), hi)
+        return np.where(grey > t, 255.0, 0.0).astype(np.float32)
 
 
 class Invert(Effect):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import sys
 
 _M_TRIM_THRESHOLD = -1
@@ -24,14 +25,20 @@ MMAP_THRESHOLD = 32 << 20
 TRIM_THRESHOLD = 256 << 20
 
 
-def reuse_large_buffers() -> bool:
-    """Keep allocations up to 32 MiB on the heap, and their pages mapped once freed. Returns False (and
-    changes nothing) where the C library has no mallopt."""
+@functools.cache
+def _mallopt():  # find_library runs ldconfig: once per process is enough
     if not sys.platform.startswith("linux"):
-        return False
+        return None
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        mallopt = libc.mallopt
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt
     except (OSError, AttributeError):  # musl and others have no mallopt
+        return None
+
+
+def reuse_large_buffers() -> bool:
+    """Keep allocations up to 32 MiB on the heap, and their pages mapped once freed. Returns whether glibc
+    took both settings (False where the C library has no mallopt)."""
+    mallopt = _mallopt()
+    if mallopt is None:
         return False
     return bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD))

@@ -79,8 +79,9 @@ class Renderer:
         spacing = rng.uniform(*self.config.fonts.spacing) * size
         geometry = sample_geometry(rng, self.config.effects, self.config.render)
         paper = self.paper.sample(rng)
-        effects = {e.name: e.sample(rng) for e in self.effects}
+        effects = {e.name: e.sample(rng) for e in self.effects if not e.late}
         effects["jpeg"] = self.jpeg.sample(rng)
+        effects.update({e.name: e.sample(rng) for e in self.effects if e.late})
         return Spec(seed, index, text, source, font, size, spacing, geometry, paper, effects)
 
     def render_spec(self, spec: Spec) -> np.ndarray:

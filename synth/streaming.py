@@ -14,6 +14,7 @@ import tensorflow as tf
 
 from synth.batch import render_range, run_ordered
 from synth.config import SynthConfig
+from synth.errors import SynthError
 from synth.malloc import reuse_large_buffers
 from synth.sample import Renderer
 
@@ -64,15 +65,20 @@ def as_dataset(batches: Callable[[], Iterator[dict[str, Any]]], height: int, wid
 
 
 def stream(config: SynthConfig | None = None, seed: int = 0, batch_size: int | None = None, start: int = 0,
-           count: int | None = None, workers: int | None = None) -> tf.data.Dataset:
+           count: int | None = None, workers: int | None = None, nice: int = 0) -> tf.data.Dataset:
     """Samples seed:start, seed:start+1, ... as a tf.data.Dataset, rendered on `workers` processes.
 
     Infinite unless `count` is given. Sample i is the same pixels whatever `workers`, `batch_size` or `start`
     (resuming training at step s is `start=s * batch_size`). Batched elements have images (B, H, W, 1);
     with a variable width (render.width None) W is the widest of the batch.
+
+    `nice` (0-19) lowers the render workers' priority: a training step that shares the cores then keeps them,
+    and the workers render in the moments its threads wait (the prefetch buffer covers the gaps).
     """
     config = config or SynthConfig()
     Renderer(config)  # a bad config fails here, with its own message, not as a TensorFlow error mid-iteration
+    if not 0 <= nice <= 19:
+        raise SynthError(f"nice={nice}: a worker may only lower its priority; use 0 (normal) to 19 (lowest)")
     n = batch_size or CHUNK
 
     def tasks() -> Iterator[tuple[int, int, int]]:
@@ -82,7 +88,7 @@ def stream(config: SynthConfig | None = None, seed: int = 0, batch_size: int | N
             yield seed, s, n if end is None else min(n, end - s)
 
     def batches() -> Iterator[dict[str, Any]]:
-        return run_ordered(config, render_range, tasks(), workers)
+        return run_ordered(config, render_range, tasks(), workers, nice=nice)
 
     rc = config.render
     return as_dataset(batches, rc.height, rc.width, config.text.max_len, batch_size)

@@ -108,11 +108,22 @@ PROSE_HYPHENATED = 0.15
 class Prose:
     """Lines of words shaped like printed text: sentence case, punctuation, numbers, names, brackets,
     words broken at the line end, for line recognizers (scanned pages). Words come from the lexicon;
-    marks the alphabet lacks are never used."""
+    marks the alphabet lacks are never used. Lengths: at most max_len; min_len is aimed at but a line
+    ends early when its next word would pass max_len."""
 
     def __init__(self, path: str | Path, alphabet: Alphabet, cfg: TextConfig):
         chars = frozenset(alphabet.chars)
-        self.words = [w for w in _read_lines(str(path)) if chars.issuperset(w) and len(w) <= cfg.max_len]
+        lexicon = _read_lines(str(path))
+        encodable = [w for w in lexicon if chars.issuperset(w)]
+        if len(encodable) < len(lexicon) and cfg.unencodable == "error":
+            bad = next(w for w in lexicon if not chars.issuperset(w))
+            raise SynthError(
+                f"lexicon {path}: {len(lexicon) - len(encodable)} of {len(lexicon)} words have characters outside "
+                f"the alphabet, e.g. {bad!r}; widen the alphabet, or set text.unencodable to 'filter' to skip them"
+            )
+        self.words = [w for w in encodable if len(w) <= cfg.max_len]
+        #: lexicon words skipped for characters outside the alphabet or a length beyond max_len
+        self.dropped = len(lexicon) - len(self.words)
         if not self.words or " " not in chars:
             raise SynthError(f"prose needs words of the lexicon {path} and a space in the alphabet")
         marks = [(m, w) for m, w in PROSE_MARKS if m in chars]
@@ -126,7 +137,9 @@ class Prose:
 
     def _token(self, rng: Draws, capital: bool) -> str:
         u = rng.random()
-        if u < PROSE_NUMBER and self.digits:
+        if u < PROSE_NUMBER:
+            if not self.digits:
+                return self.words[rng.integers(0, len(self.words))]
             n = rng.integers(1, 5)
             tok = "".join(self.digits[rng.integers(0, len(self.digits))] for _ in range(n))
             if rng.random() < 0.2 and "." in self.marks:

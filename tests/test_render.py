@@ -139,6 +139,21 @@ def test_changing_one_probability_changes_no_other_draw(make_config):
         assert off.paper["kind"] == "flat" and off.geometry["angle"] == 0.0
 
 
+def test_an_effect_added_later_draws_last(make_config):
+    # binarize came after the first release: whether it is on or off, every older draw stays where it was
+    base = make_config()
+    specs = []
+    for p in (0.0, 1.0):
+        cfg = copy.deepcopy(base)
+        cfg.effects.p_binarize = p
+        specs.append([Renderer(cfg).sample_spec(5, i) for i in range(20)])
+    for off, on in zip(*specs, strict=True):
+        assert list(off.effects)[-1] == "binarize" and off.effects["binarize"] is None
+        assert on.effects["binarize"] is not None
+        assert {k: v for k, v in off.effects.items() if k != "binarize"} == \
+               {k: v for k, v in on.effects.items() if k != "binarize"}
+
+
 # clean images and sizes
 
 

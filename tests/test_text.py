@@ -225,3 +225,10 @@ def test_prose_uses_only_marks_the_alphabet_has():
     assert all(set(t) <= set(string.ascii_lowercase + " ") for t in texts)
     with pytest.raises(SynthError, match="space"):
         TextSource(cfg, Alphabet(string.ascii_lowercase))
+    src = TextSource(cfg, LOWER)
+    assert src.filtered > 1000  # the bundled list's capitalized and punctuated words
+    # without digits, the share of number tokens becomes plain words, not extra acronyms
+    words = " ".join(t for t, _ in draw(TextSource(cfg, Alphabet(string.ascii_letters + " ")), 400)).split()
+    assert sum(len(w) > 1 and w.isupper() for w in words) < 0.04 * len(words)
+    with pytest.raises(SynthError, match="outside the alphabet"):
+        TextSource(TextConfig(sources={"prose": 1.0}, unencodable="error"), LOWER)

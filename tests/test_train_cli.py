@@ -130,3 +130,18 @@ def test_fit_refuses_an_impossible_length_in_one_line(tmp_path):
     assert "Traceback" not in done.stderr
     assert done.stdout == ""
     assert not (out / "config.json").exists()
+
+
+def test_fit_config_from_a_preset_keeps_the_models_height(tmp_path):
+    from train.cli import _fit_config, parser
+
+    def config(*argv: str):
+        return _fit_config(parser().parse_args(["fit", "--out", str(tmp_path / "run"), *argv]))
+
+    cfg = config("--preset", "lines", "--model", "image_ocr")
+    assert cfg.data.text.sources == {"prose": 1.0} and cfg.data.render.width is None
+    assert cfg.data.render.height == 64  # image_ocr's native height, as without a preset
+    from synth import SynthError
+
+    with pytest.raises(SynthError, match="--config and --preset"):
+        config("--preset", "lines", "--config", str(tmp_path / "fit.json"))

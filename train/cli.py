@@ -25,6 +25,11 @@ def _fit_config(a: argparse.Namespace):
     saved = Path(a.out) / "config.json"
     resuming = saved.exists()
     cfg = FitConfig.load(saved) if resuming else FitConfig()  # flags given now override the saved run's
+    if a.config and a.preset:
+        raise SynthError("--config and --preset both name a starting config; give one (and --set on top)")
+    if a.preset:
+        cfg.data = SynthConfig.preset(a.preset)
+        a.preset = None
     if a.config:
         try:
             raw = json.loads(Path(a.config).read_text(encoding="utf-8"))
@@ -141,7 +146,7 @@ def parser() -> argparse.ArgumentParser:
     f.add_argument("--model", help="default, small, image_ocr or crnn")
     f.add_argument("--steps", type=int, help="training steps (default 20000)")
     f.add_argument("--batch", type=int, help="batch size (default 32)")
-    f.add_argument("--lr", type=float, help="peak learning rate (default 1e-3)")
+    f.add_argument("--lr", type=float, help="peak learning rate (default 3e-3)")
     f.add_argument("--seed", type=int, help="training seed (validation uses another)")
     f.add_argument("--eval-every", type=int)
     f.add_argument("--val-count", type=int, help="rendered validation samples")

@@ -15,7 +15,8 @@ class TrainConfig:
     model: str = "default"
     steps: int = 20_000
     batch_size: int = 32
-    learning_rate: float = 1e-3
+    #: peak rate; 3e-3 reached 60% validation word accuracy in 3.4 min where 1e-3 had 50% (default model)
+    learning_rate: float = 3e-3
     #: steps of linear warm-up before the cosine decay to `final_lr_fraction` of the rate at `steps`
     warmup_steps: int = 300
     final_lr_fraction: float = 0.02

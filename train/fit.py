@@ -69,8 +69,10 @@ def training_batches(cfg: FitConfig, data: SynthConfig, start_step: int) -> Iter
     for end, phase in curriculum(cfg, data):
         if step >= end:
             continue
+        # niced workers: the train step keeps the cores and rendering fills its threads' waits (in one
+        # interleaved measurement the stream cost 24% of in-memory speed at priority 0 and 16% at 19)
         ds = stream(phase, seed=t.seed, batch_size=t.batch_size, start=step * t.batch_size,
-                    count=(end - step) * t.batch_size, workers=t.workers)
+                    count=(end - step) * t.batch_size, workers=t.workers, nice=19)
         for batch in ds:
             yield batch
             step += 1
