@@ -37,13 +37,15 @@ def sample_geometry(rng: Draws, fx: EffectsConfig, rc: RenderConfig) -> dict:
 def place(mask: np.ndarray, geo: dict, rc: RenderConfig, baseline_box: tuple[int, int]) -> np.ndarray:
     """Warp the line's mask onto the output canvas (H x W, or H x fitted width when the width is variable).
 
-    `baseline_box` is the (top, bottom) rows of the font's ascent-descent box inside `mask`: the line turns
+    `baseline_box` is the (top, bottom) rows of the font's ascent-descent box inside `mask` (of the ink, for a
+    tight crop, which may also be enlarged up to 2x to fill the height): the line turns
     about its centre, and perspective jitter is a fraction of its height. The four corners are moved in
     plain Python: numpy's per-call overhead on 4 points cost more than the warp itself.
     """
     h, w = mask.shape
     H = rc.height
-    ml, mr, mt, mb = (m * H for m in geo["margins"])
+    tight = geo.get("tight", False)
+    ml, mr, mt, mb = (m * H * (0.1 if tight else 1.0) for m in geo["margins"])
     cx, cy = w / 2, (baseline_box[0] + baseline_box[1]) / 2
     a = math.radians(geo["angle"] + (180.0 if geo["upside_down"] else 0.0))
     ca, sa = math.cos(a), math.sin(a)
@@ -61,7 +63,8 @@ def place(mask: np.ndarray, geo: dict, rc: RenderConfig, baseline_box: tuple[int
     bw, bh = max(xs) - lox, max(ys) - loy
     avail_h = max(H - mt - mb, 1.0)
     avail_w = rc.max_width - ml - mr if rc.width is None else max(rc.width - ml - mr, 1.0)
-    scale = min(1.0, avail_h / bh, avail_w / bw)
+    # a tight crop may be enlarged (a line of x-height letters fills the height); the rest only shrinks
+    scale = min(2.0 if tight else 1.0, avail_h / bh, avail_w / bw)
     if rc.width is None:
         out_w = int(min(rc.max_width, math.ceil(bw * scale + ml + mr)))
         ox = ml + (out_w - ml - mr - bw * scale) * geo["x"]

@@ -47,6 +47,11 @@ class Spec:
         return cls(**d)
 
 
+#: a tightly cropped line is drawn at this times its font size (`Spec.size`): its ink, not the font's
+#: ascent-descent box, has to fill the height
+TIGHT_SIZE = 1.5
+
+
 class Renderer:
     """Draws samples of one config. Cheap to use, not to build: make one per process and reuse it."""
 
@@ -82,6 +87,7 @@ class Renderer:
         effects = {e.name: e.sample(rng) for e in self.effects if not e.late}
         effects["jpeg"] = self.jpeg.sample(rng)
         effects.update({e.name: e.sample(rng) for e in self.effects if e.late})
+        geometry["tight"] = rng.random() < self.config.effects.p_tight
         return Spec(seed, index, text, source, font, size, spacing, geometry, paper, effects)
 
     def render_spec(self, spec: Spec) -> np.ndarray:
@@ -90,11 +96,20 @@ class Renderer:
         lacking = info.lacks(spec.text.replace(" ", ""))
         if lacking:
             raise SynthError(f"font {spec.font} cannot draw {lacking!r} of {spec.text!r}; choose a covering font")
-        atlas = self.atlases.get(info.path, spec.size)
-        line = draw_line(atlas, spec.text, spec.spacing)
-        # the ascent-descent box sits at the bottom of any overhang above the ascent
-        top = line.shape[0] - atlas.ascent - atlas.descent if line.shape[0] > atlas.ascent + atlas.descent else 0
-        mask = place(line, spec.geometry, self.config.render, (top, top + atlas.ascent + atlas.descent))
+        if spec.geometry.get("tight"):  # drawn larger, as the crop to the ink will fill the height with it
+            atlas = self.atlases.get(info.path, round(spec.size * TIGHT_SIZE))
+            line = draw_line(atlas, spec.text, spec.spacing * TIGHT_SIZE)
+            rows = np.flatnonzero(line.max(axis=1))
+            if rows.size:
+                line = line[rows[0] : rows[-1] + 1]
+            box = (0, line.shape[0])
+        else:
+            atlas = self.atlases.get(info.path, spec.size)
+            line = draw_line(atlas, spec.text, spec.spacing)
+            # the ascent-descent box sits at the bottom of any overhang above the ascent
+            top = line.shape[0] - atlas.ascent - atlas.descent if line.shape[0] > atlas.ascent + atlas.descent else 0
+            box = (top, top + atlas.ascent + atlas.descent)
+        mask = place(line, spec.geometry, self.config.render, box)
         img = self.paper.apply(mask, spec.paper)
         for e in self.effects:
             p = spec.effects.get(e.name)

@@ -145,13 +145,29 @@ def test_an_effect_added_later_draws_last(make_config):
     specs = []
     for p in (0.0, 1.0):
         cfg = copy.deepcopy(base)
-        cfg.effects.p_binarize = p
+        cfg.effects.p_binarize = cfg.effects.p_tight = p
         specs.append([Renderer(cfg).sample_spec(5, i) for i in range(20)])
     for off, on in zip(*specs, strict=True):
         assert list(off.effects)[-1] == "binarize" and off.effects["binarize"] is None
         assert on.effects["binarize"] is not None
+        assert off.geometry.pop("tight") is False and on.geometry.pop("tight") is True
+        assert off.geometry == on.geometry
         assert {k: v for k, v in off.effects.items() if k != "binarize"} == \
                {k: v for k, v in on.effects.items() if k != "binarize"}
+
+
+def test_tight_crop_fills_the_height_with_ink(make_config):
+    def ink_rows(p_tight: float) -> list[float]:
+        cfg = make_config()
+        cfg.effects = EffectsConfig.off()
+        cfg.effects.p_tight = p_tight
+        cfg.render.width, cfg.text.sources = None, {"words": 1.0}
+        r = Renderer(cfg)
+        return [float((r.render(3, i)[0] < 128).any(axis=1).mean()) for i in range(12)]
+
+    loose, tight = ink_rows(0.0), ink_rows(1.0)
+    assert min(tight) > 0.85  # ink from (nearly) the top row to the bottom one, as in a line cut from a page
+    assert max(loose) < 0.85  # the font's ascent-descent box and the margins leave paper above and below
 
 
 # clean images and sizes
