@@ -166,17 +166,16 @@ def run_ordered(config: SynthConfig, fn: Callable, tasks: Iterable[tuple], worke
             return
 
     try:
-        try:
-            for _ in range(per_worker * workers):
-                submit()
-            while pending:
-                ok, result = conns[pending.popleft()][1].recv()
-                if not ok:
-                    raise result
-                submit()
-                yield result
-        except (EOFError, BrokenPipeError, ConnectionResetError):
-            raise RuntimeError("a render worker process died; see its error output above") from None
+        for _ in range(per_worker * workers):
+            submit()
+        while pending:
+            ok, result = conns[pending.popleft()][1].recv()
+            if not ok:
+                raise result
+            submit()
+            yield result
+    except (EOFError, BrokenPipeError, ConnectionResetError):
+        raise RuntimeError("a render worker process died; see its error output above") from None
     finally:
         for proc in procs:
             proc.terminate()

@@ -40,9 +40,13 @@ def add_config_args(p: argparse.ArgumentParser) -> None:
                    help="set any config field, e.g. effects.p_rotate=0 or fonts.size=[0.6,0.8] (JSON values)")
 
 
-def config_from_args(a: argparse.Namespace, base: SynthConfig | None = None) -> SynthConfig:
+def check_one_start(a: argparse.Namespace) -> None:
     if a.config and a.preset:
         raise SynthError("--config and --preset both name a starting config; give one (and --set on top)")
+
+
+def config_from_args(a: argparse.Namespace, base: SynthConfig | None = None) -> SynthConfig:
+    check_one_start(a)
     if a.config:
         cfg = SynthConfig.load(a.config)
     else:

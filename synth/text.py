@@ -64,22 +64,28 @@ class RandomStrings:
         return "".join(out)
 
 
+def _encodable(lines: tuple[str, ...], alphabet: Alphabet, cfg: TextConfig, kind: str, path: str | Path) -> list[str]:
+    """The entries the alphabet can encode; under `unencodable="error"`, a SynthError if any is left out."""
+    chars = frozenset(alphabet.chars)
+    encodable = [s for s in lines if chars.issuperset(s)]  # alphabet.can_encode, 10x faster for big lists
+    if len(encodable) < len(lines) and cfg.unencodable == "error":
+        bad = next(s for s in lines if not chars.issuperset(s))
+        raise SynthError(
+            f"{kind} {path}: {len(lines) - len(encodable)} of {len(lines)} entries have characters outside the "
+            f"alphabet, e.g. {bad!r} (missing {alphabet.missing(bad)!r}); "
+            "widen the alphabet, or set text.unencodable to 'filter' to skip them"
+        )
+    return encodable
+
+
 class Lines:
     """Words of a lexicon or lines of a corpus, filtered once to what the alphabet and lengths allow."""
 
     def __init__(self, path: str | Path, alphabet: Alphabet, cfg: TextConfig, kind: str):
         lines = _read_lines(str(path))
-        chars = frozenset(alphabet.chars)
-        encodable = [s for s in lines if chars.issuperset(s)]  # alphabet.can_encode, 10x faster for big lists
+        encodable = _encodable(lines, alphabet, cfg, kind, path)
         #: entries skipped for characters outside the alphabet
         self.unencodable = len(lines) - len(encodable)
-        if self.unencodable and cfg.unencodable == "error":
-            bad = next(s for s in lines if not alphabet.can_encode(s))
-            raise SynthError(
-                f"{kind} {path}: {self.unencodable} of {len(lines)} entries have characters outside the alphabet, "
-                f"e.g. {bad!r} (missing {alphabet.missing(bad)!r}); "
-                "widen the alphabet, or set text.unencodable to 'filter' to skip them"
-            )
         ok = [s for s in encodable if cfg.min_len <= len(s) <= cfg.max_len]
         #: entries skipped for characters outside the alphabet or a length outside the range
         self.dropped = len(lines) - len(ok)
@@ -114,14 +120,7 @@ class Prose:
     def __init__(self, path: str | Path, alphabet: Alphabet, cfg: TextConfig):
         chars = frozenset(alphabet.chars)
         lexicon = _read_lines(str(path))
-        encodable = [w for w in lexicon if chars.issuperset(w)]
-        if len(encodable) < len(lexicon) and cfg.unencodable == "error":
-            bad = next(w for w in lexicon if not chars.issuperset(w))
-            raise SynthError(
-                f"lexicon {path}: {len(lexicon) - len(encodable)} of {len(lexicon)} words have characters outside "
-                f"the alphabet, e.g. {bad!r}; widen the alphabet, or set text.unencodable to 'filter' to skip them"
-            )
-        self.words = [w for w in encodable if len(w) <= cfg.max_len]
+        self.words = [w for w in _encodable(lexicon, alphabet, cfg, "lexicon", path) if len(w) <= cfg.max_len]
         #: lexicon words skipped for characters outside the alphabet or a length beyond max_len
         self.dropped = len(lexicon) - len(self.words)
         if not self.words or " " not in chars:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter hides our output
 
-from synth.cli import add_config_args, config_from_args, run_cli
+from synth.cli import add_config_args, check_one_start, config_from_args, run_cli
 from synth.config import SynthConfig
 from synth.errors import SynthError
 
@@ -25,8 +25,7 @@ def _fit_config(a: argparse.Namespace):
     saved = Path(a.out) / "config.json"
     resuming = saved.exists()
     cfg = FitConfig.load(saved) if resuming else FitConfig()  # flags given now override the saved run's
-    if a.config and a.preset:
-        raise SynthError("--config and --preset both name a starting config; give one (and --set on top)")
+    check_one_start(a)
     if a.preset:
         cfg.data = SynthConfig.preset(a.preset)
         a.preset = None
