@@ -109,6 +109,16 @@ PROSE_NUMBER, PROSE_NAME, PROSE_ACRONYM, PROSE_WRAPPED = 0.06, 0.08, 0.015, 0.02
 PROSE_WRAPS = ("()", "[]", '""', "''", "``")
 #: share of lines that end in a word broken by a hyphen, as narrow printed columns do
 PROSE_HYPHENATED = 0.15
+#: English's most frequent words, and the share of prose words drawn from them: about two words in five of
+#: running English text are among its hundred most frequent, where a uniform draw from a 74k-word list
+#: almost never gives "of the", so a line model would meet its commonest words as rarities
+PROSE_COMMON_WORDS = (
+    "the of and to a in is that for it as was with be by on not he this are or his from at which but have an "
+    "they were has been one their its we all can more there than also these other such into may will would "
+    "only new used two each between both when our some no if about out up so most over after first time "
+    "any must should then them those where while under through same well she her you"
+).split()
+PROSE_COMMON = 0.4
 
 
 class Prose:
@@ -123,6 +133,7 @@ class Prose:
         self.words = [w for w in _encodable(lexicon, alphabet, cfg, "lexicon", path) if len(w) <= cfg.max_len]
         #: lexicon words skipped for characters outside the alphabet or a length beyond max_len
         self.dropped = len(lexicon) - len(self.words)
+        self.common = [w for w in PROSE_COMMON_WORDS if alphabet.can_encode(w)]
         if not self.words or " " not in chars:
             raise SynthError(f"prose needs words of the lexicon {path} and a space in the alphabet")
         marks = [(m, w) for m, w in PROSE_MARKS if m in chars]
@@ -144,7 +155,8 @@ class Prose:
             if rng.random() < 0.2 and "." in self.marks:
                 tok += "." + self.digits[rng.integers(0, len(self.digits))]
             return tok
-        word = self.words[rng.integers(0, len(self.words))]
+        common = self.common if self.common and rng.random() < PROSE_COMMON else self.words
+        word = common[rng.integers(0, len(common))]
         if u < PROSE_NUMBER + PROSE_ACRONYM:
             cased = word.upper()
         elif capital or u < PROSE_NUMBER + PROSE_ACRONYM + PROSE_NAME:

@@ -6,7 +6,7 @@ import pytest
 
 from synth import Alphabet, SynthError, TextConfig
 from synth.rng import Draws
-from synth.text import BUNDLED_WORDS, TextSource, apply_case
+from synth.text import BUNDLED_WORDS, PROSE_COMMON_WORDS, TextSource, apply_case
 
 LOWER = Alphabet(string.ascii_lowercase + " ")
 
@@ -216,6 +216,8 @@ def test_prose_lines():
     assert sum(any(c.isdigit() for c in t) for t in texts) > 0.1 * len(texts)
     words = joined.split()
     assert sum(w[:1].isupper() for w in words) > 0.05 * len(words)  # sentence starts and names
+    common = sum(w.strip(".,;:?!()'-").lower() in PROSE_COMMON_WORDS for w in words)
+    assert 0.25 * len(words) < common < 0.55 * len(words)  # "of the", as running English has them
     assert draw(TextSource(cfg, alphabet), 50) == draw(TextSource(cfg, alphabet), 50)  # (seed, index) decides
 
 
