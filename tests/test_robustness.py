@@ -15,6 +15,8 @@ from train.evaluate import compare_tesseract, format_text
 from train.recognizer import Prediction
 
 HELD_OUT = ["DejaVuSerif-Italic", "LiberationMono-Regular"]
+#: the bundled fonts and the two of the `user_fonts` fixture, as a robustness run sees them
+N_FONTS = len(FontLibrary(FontConfig(), FitConfig().data.alphabet).fonts) + 2
 
 
 class Oracle:
@@ -88,7 +90,7 @@ def test_data_config_covers_every_font_with_the_models_settings(user_fonts):
     data = robustness.data_config(Oracle(cfg, {}, set(), {}), [str(user_fonts)])
     assert data.render.height == 40 and data.effects == cfg.data.effects
     names = {f.name for f in FontLibrary(data.fonts, data.alphabet).fonts}
-    assert set(HELD_OUT) | {"Inconsolata", "MySans", "MySerif"} <= names and len(names) == 20
+    assert set(HELD_OUT) | {"Inconsolata", "MySans", "MySerif"} <= names and len(names) == N_FONTS
 
 
 def test_seen_and_unseen_marking(user_fonts):
@@ -108,23 +110,23 @@ def test_run_and_report_files(tmp_path, made, user_fonts):
     rec = Oracle(cfg, meta, train_names | {"MySans"}, made)
     report = robustness.run(rec, [str(user_fonts)], count=4, sweep_count=3)
 
-    # every font read the same texts in the same specs, font aside: clean first, then default (20 fonts x 4)
-    for part in (rec.read[:80], rec.read[80:160]):
+    # every font read the same texts in the same specs, font aside: clean first, then default (N_FONTS x 4)
+    for part in (rec.read[: 4 * N_FONTS], rec.read[4 * N_FONTS : 8 * N_FONTS]):
         variants: dict[int, set[str]] = {}
         for s in part:
             d = s.to_dict()
             d.pop("font")
             variants.setdefault(s.index, set()).add(json.dumps(d, sort_keys=True))
         assert len(variants) == 4 and all(len(v) == 1 for v in variants.values())
-        assert len({s.font for s in part}) == 20
+        assert len({s.font for s in part}) == N_FONTS
 
     fonts = {f["name"]: f for f in report["fonts"]}
-    assert len(fonts) == 20 and [n for n, f in fonts.items() if not f["seen"]] == HELD_OUT + ["MySerif"]
+    assert len(fonts) == N_FONTS and [n for n, f in fonts.items() if not f["seen"]] == HELD_OUT + ["MySerif"]
     assert fonts["MySans"]["clean"]["word_accuracy"] == 1.0 and fonts["MySerif"]["default"]["word_accuracy"] == 0.0
     assert not fonts["MySans"]["bundled"] and fonts["Inconsolata"]["bundled"]
     agg = report["aggregate"]
-    assert (agg["seen"]["fonts"], agg["unseen"]["fonts"]) == (17, 3)
-    assert agg["seen"]["clean"]["n"] == 17 * 4 and agg["seen"]["clean"]["word_accuracy"] == 1.0
+    assert (agg["seen"]["fonts"], agg["unseen"]["fonts"]) == (N_FONTS - 3, 3)
+    assert agg["seen"]["clean"]["n"] == (N_FONTS - 3) * 4 and agg["seen"]["clean"]["word_accuracy"] == 1.0
     assert agg["unseen"]["default"]["word_accuracy"] == 0.0 and report["gap"]["clean"]["word_accuracy"] == 1.0
     assert set(report["sweeps"]) == {"rotation", "noise", "blur", "perspective"}
     assert report["sweeps"]["rotation"]["training_max"] == cfg.data.effects.rotate
@@ -137,7 +139,7 @@ def test_run_and_report_files(tmp_path, made, user_fonts):
     public = json.loads(json.dumps({k: v for k, v in report.items() if not k.startswith("_")}))
     assert saved == public
     md = (out / "report.md").read_text(encoding="utf-8")
-    assert "| seen | 17 | 100.0 | 0.0 | 100.0 | 0.0 |" in md and "| unseen | 3 | 0.0 |" in md
+    assert f"| seen | {N_FONTS - 3} | 100.0 | 0.0 | 100.0 | 0.0 |" in md and "| unseen | 3 | 0.0 |" in md
     assert "| MySerif | **no** | 0.0 |" in md and "clean +100.0 points" in md
     for png in ("fonts.png", "effects.png", "worst.png"):
         assert cv2.imread(str(out / png)) is not None
