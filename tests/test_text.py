@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from synth import Alphabet, SynthError, TextConfig
+from synth import Alphabet, SynthConfig, SynthError, TextConfig
 from synth.rng import Draws
 from synth.text import BUNDLED_WORDS, PROSE_COMMON_WORDS, TextSource, apply_case
 
@@ -234,3 +234,11 @@ def test_prose_uses_only_marks_the_alphabet_has():
     assert sum(len(w) > 1 and w.isupper() for w in words) < 0.04 * len(words)
     with pytest.raises(SynthError, match="outside the alphabet"):
         TextSource(TextConfig(sources={"prose": 1.0}, unencodable="error"), LOWER)
+
+
+def test_lines_preset_has_short_lines_as_pages_do():
+    """Page numbers, titles and a paragraph's last word: a line model must meet lines of one word."""
+    cfg = SynthConfig.preset("lines").text
+    texts = [t for t, _ in draw(TextSource(cfg, Alphabet()), 600)]
+    short = [t for t in texts if len(t) < 8]
+    assert 0.03 * len(texts) < len(short) < 0.2 * len(texts)
