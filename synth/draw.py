@@ -14,11 +14,12 @@ from PIL import ImageFont
 
 
 class GlyphAtlas:
-    """Rasterized glyphs of one font at one pixel size: bitmap, offset from the pen on the baseline, advance."""
+    """Rasterized glyphs of one font at one pixel size: bitmap, offset from the pen on the baseline, advance;
+    and the line box in pixels, from the font's letter box in em (`FontLibrary.letter_box`)."""
 
-    def __init__(self, path: str, px: int):
+    def __init__(self, path: str, px: int, letter_box: tuple[float, float]):
         self.font = ImageFont.truetype(path, px)
-        self.ascent, self.descent = self.font.getmetrics()
+        self.ascent, self.descent = (math.ceil(e * px) for e in letter_box)
         self.px = px
         self.glyphs: dict[str, tuple[np.ndarray, int, int, float]] = {}
 
@@ -42,11 +43,11 @@ class AtlasCache:
         self.capacity = capacity
         self._atlases: OrderedDict[tuple[str, int], GlyphAtlas] = OrderedDict()
 
-    def get(self, path: str, px: int) -> GlyphAtlas:
+    def get(self, path: str, px: int, letter_box: tuple[float, float]) -> GlyphAtlas:
         key = (path, px)
         atlas = self._atlases.get(key)
         if atlas is None:
-            atlas = self._atlases[key] = GlyphAtlas(path, px)
+            atlas = self._atlases[key] = GlyphAtlas(path, px, letter_box)
             if len(self._atlases) > self.capacity:
                 self._atlases.popitem(last=False)
         else:
@@ -54,8 +55,9 @@ class AtlasCache:
         return atlas
 
 
-def draw_line(atlas: GlyphAtlas, text: str, spacing: float) -> np.ndarray:
-    """Coverage mask (uint8, 255 = ink) of `text` on one baseline; its box spans ascent to descent at least."""
+def draw_line(atlas: GlyphAtlas, text: str, spacing: float) -> tuple[np.ndarray, int]:
+    """Coverage mask (uint8, 255 = ink) of `text` on one baseline, and the baseline's row in it. The mask spans
+    the atlas's line box at least, and more where glyphs reach beyond it (brackets, accents)."""
     glyphs = [atlas.glyph(ch) for ch in text]
     pen = 0.0
     placed = []
@@ -73,4 +75,4 @@ def draw_line(atlas: GlyphAtlas, text: str, spacing: float) -> np.ndarray:
             h, w = bmp.shape
             region = canvas[y - y0 : y - y0 + h, x - x0 : x - x0 + w]
             np.maximum(region, bmp, out=region)
-    return canvas
+    return canvas, -y0

@@ -24,6 +24,8 @@ from synth.errors import SynthError
 BUNDLED_DIR = Path(__file__).resolve().parent.parent / "fonts"
 FONT_EXTS = {".ttf", ".otf", ".ttc"}
 CHECK_SIZE = 32
+#: pixel size the letter box is measured at (fine enough for 1/256 em)
+LETTER_BOX_SIZE = 256
 #: bumped when the render check changes, so stale cache entries are recomputed
 CHECK_VERSION = 1
 
@@ -175,6 +177,7 @@ class FontLibrary:
         cache.save()
         self.by_name = {f.name: f for f in self.fonts}
         self._covering: dict[frozenset[str], tuple[int, ...]] = {}
+        self._letter_boxes: dict[str, tuple[float, float]] = {}
 
     def __len__(self) -> int:
         return len(self.fonts)
@@ -184,6 +187,26 @@ class FontLibrary:
             return self.by_name[name]
         except KeyError:
             raise SynthError(f"font {name!r} is not in the library; known fonts: {sorted(self.by_name)}") from None
+
+    def letter_box(self, name: str) -> tuple[float, float]:
+        """(ascent, descent) in em of the ink of the letters and digits the font draws: the line box text is
+        fitted by. The font's declared ascent and descent would not do: they range from 0.94 to 1.52 em
+        (STIXGeneral makes room for its math glyphs), and a font drawn into its declared box would be
+        drawn up to 1.5x smaller than others of the same letter size."""
+        box = self._letter_boxes.get(name)
+        if box is None:
+            info = self.get(name)
+            font = ImageFont.truetype(info.path, LETTER_BOX_SIZE)
+            tops, bottoms = [], []
+            for ch in sorted(c for c in info.covered if c.isalnum()):
+                _, y0, _, y1 = font.getbbox(ch, anchor="ls")
+                tops.append(-y0)
+                bottoms.append(y1)
+            if not tops:  # an alphabet of symbols only: the declared box is all there is
+                ascent, descent = font.getmetrics()
+                tops, bottoms = [ascent], [descent]
+            box = self._letter_boxes[name] = (max(tops) / LETTER_BOX_SIZE, max(bottoms) / LETTER_BOX_SIZE)
+        return box
 
     def covering(self, chars: frozenset[str]) -> tuple[int, ...]:
         """Indices of the fonts that draw every one of `chars` (memoized: texts reuse few character sets)."""

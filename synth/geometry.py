@@ -37,7 +37,7 @@ def sample_geometry(rng: Draws, fx: EffectsConfig, rc: RenderConfig) -> dict:
 def place(mask: np.ndarray, geo: dict, rc: RenderConfig, baseline_box: tuple[int, int]) -> np.ndarray:
     """Warp the line's mask onto the output canvas (H x W, or H x fitted width when the width is variable).
 
-    `baseline_box` is the (top, bottom) rows of the font's ascent-descent box inside `mask` (of the ink, for a
+    `baseline_box` is the (top, bottom) rows of the font's letter box inside `mask` (of the ink, for a
     tight crop, which may also be enlarged up to 2x to fill the height): the line turns
     about its centre, and perspective jitter is a fraction of its height. The four corners are moved in
     plain Python: numpy's per-call overhead on 4 points cost more than the warp itself.

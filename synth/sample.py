@@ -48,7 +48,7 @@ class Spec:
 
 
 #: a tightly cropped line is drawn at this times its font size (`Spec.size`): its ink, not the font's
-#: ascent-descent box, has to fill the height
+#: letter box, has to fill the height
 TIGHT_SIZE = 1.5
 
 
@@ -96,19 +96,18 @@ class Renderer:
         lacking = info.lacks(spec.text.replace(" ", ""))
         if lacking:
             raise SynthError(f"font {spec.font} cannot draw {lacking!r} of {spec.text!r}; choose a covering font")
+        letter_box = self.fonts.letter_box(spec.font)
         if spec.geometry.get("tight"):  # drawn larger, as the crop to the ink will fill the height with it
-            atlas = self.atlases.get(info.path, round(spec.size * TIGHT_SIZE))
-            line = draw_line(atlas, spec.text, spec.spacing * TIGHT_SIZE)
+            atlas = self.atlases.get(info.path, round(spec.size * TIGHT_SIZE), letter_box)
+            line, _ = draw_line(atlas, spec.text, spec.spacing * TIGHT_SIZE)
             rows = np.flatnonzero(line.max(axis=1))
             if rows.size:
                 line = line[rows[0] : rows[-1] + 1]
             box = (0, line.shape[0])
         else:
-            atlas = self.atlases.get(info.path, spec.size)
-            line = draw_line(atlas, spec.text, spec.spacing)
-            # the ascent-descent box sits at the bottom of any overhang above the ascent
-            top = line.shape[0] - atlas.ascent - atlas.descent if line.shape[0] > atlas.ascent + atlas.descent else 0
-            box = (top, top + atlas.ascent + atlas.descent)
+            atlas = self.atlases.get(info.path, spec.size, letter_box)
+            line, baseline = draw_line(atlas, spec.text, spec.spacing)
+            box = (baseline - atlas.ascent, baseline + atlas.descent)
         mask = place(line, spec.geometry, self.config.render, box)
         img = self.paper.apply(mask, spec.paper)
         for e in self.effects:

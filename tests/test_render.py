@@ -106,6 +106,21 @@ def test_spec_override_keeps_geometry(clean, three_fonts):
     assert max(ys) - min(ys) <= 3 and max(xs) - min(xs) <= 3  # centred in every font
 
 
+def test_fonts_fill_the_height_by_their_letters_not_their_declared_box(make_config):
+    # CourierPrime declares a line box of 1.31 em, C059 one of 1.01 em, for letters of 0.88 and 0.95 em: at a
+    # size where the box has to shrink to fit, sized by the declared box CourierPrime came out 0.7x as tall
+    cfg = make_config(effects=EffectsConfig.off())
+    cfg.fonts.include, cfg.fonts.size = ["CourierPrime-Regular", "C059-Roman"], (0.9, 0.9)
+    r = Renderer(cfg)
+    for i in range(6):
+        spec = dataclasses.replace(r.sample_spec(0, i), text="Hedging")
+        heights = []
+        for name in cfg.fonts.include:
+            rows = np.flatnonzero((r.render_spec(dataclasses.replace(spec, font=name)) < 128).any(axis=1))
+            heights.append(rows[-1] - rows[0] + 1)
+        assert 0.85 < heights[0] / heights[1] < 1.15, heights
+
+
 def test_spec_override_text(clean):
     spec = clean.sample_spec(0, 0)
     a = clean.render_spec(dataclasses.replace(spec, text="abc"))
