@@ -16,7 +16,7 @@ import numpy as np
 from synth.alphabet import Alphabet
 from synth.config import SynthConfig
 from synth.draw import AtlasCache, draw_line
-from synth.effects import Jpeg, Paper, build_effects
+from synth.effects import Jpeg, Paper, StrokeWeight, build_effects
 from synth.errors import SynthError
 from synth.fonts import FontLibrary
 from synth.geometry import place, sample_geometry
@@ -68,6 +68,7 @@ class Renderer:
         self.paper = Paper(config.effects)
         self.effects = build_effects(config.effects)
         self.jpeg = Jpeg(config.effects.p_jpeg, config.effects.jpeg)
+        self.stroke_weight = StrokeWeight(config.effects.p_stroke_weight, config.effects.stroke_weight)
         self.atlases = AtlasCache()
         self.draws = Draws()
         lo, hi = config.fonts.size
@@ -88,6 +89,7 @@ class Renderer:
         effects["jpeg"] = self.jpeg.sample(rng)
         effects.update({e.name: e.sample(rng) for e in self.effects if e.late})
         geometry["tight"] = rng.random() < self.config.effects.p_tight
+        effects["stroke_weight"] = self.stroke_weight.sample(rng)
         return Spec(seed, index, text, source, font, size, spacing, geometry, paper, effects)
 
     def render_spec(self, spec: Spec) -> np.ndarray:
@@ -109,6 +111,8 @@ class Renderer:
             line, baseline = draw_line(atlas, spec.text, spec.spacing)
             box = (baseline - atlas.ascent, baseline + atlas.descent)
         mask = place(line, spec.geometry, self.config.render, box)
+        if spec.effects.get("stroke_weight") is not None:
+            mask = self.stroke_weight.apply(mask, spec.effects["stroke_weight"])
         img = self.paper.apply(mask, spec.paper)
         for e in self.effects:
             p = spec.effects.get(e.name)

@@ -155,20 +155,22 @@ def test_changing_one_probability_changes_no_other_draw(make_config):
 
 
 def test_an_effect_added_later_draws_last(make_config):
-    # binarize came after the first release: whether it is on or off, every older draw stays where it was
+    # binarize, tight crops and stroke weight came after the first release: on or off, every older draw
+    # stays where it was
     base = make_config()
     specs = []
+    late = ("binarize", "stroke_weight")
     for p in (0.0, 1.0):
         cfg = copy.deepcopy(base)
-        cfg.effects.p_binarize = cfg.effects.p_tight = p
+        cfg.effects.p_binarize = cfg.effects.p_tight = cfg.effects.p_stroke_weight = p
         specs.append([Renderer(cfg).sample_spec(5, i) for i in range(20)])
     for off, on in zip(*specs, strict=True):
-        assert list(off.effects)[-1] == "binarize" and off.effects["binarize"] is None
-        assert on.effects["binarize"] is not None
+        assert tuple(off.effects)[-2:] == late and off.effects["binarize"] is off.effects["stroke_weight"] is None
+        assert all(on.effects[k] is not None for k in late)
         assert off.geometry.pop("tight") is False and on.geometry.pop("tight") is True
         assert off.geometry == on.geometry
-        assert {k: v for k, v in off.effects.items() if k != "binarize"} == \
-               {k: v for k, v in on.effects.items() if k != "binarize"}
+        assert {k: v for k, v in off.effects.items() if k not in late} == \
+               {k: v for k, v in on.effects.items() if k not in late}
 
 
 def test_tight_crop_fills_the_height_with_ink(make_config):
@@ -284,6 +286,22 @@ def test_gaussian_noise(clean, with_effect):
         assert spec.effects["gaussian_noise"]["std"] == 8.0
         # white paper clips the upper half of the noise: what is left is the lower half of a gaussian
         assert 2.0 < (255 - noise).mean() < 10.0 and noise.std() > 2.0
+
+
+def test_stroke_weight(clean, with_effect):
+    light, bold = with_effect(p_stroke_weight=1.0, stroke_weight=(-0.5, -0.5)), \
+        with_effect(p_stroke_weight=1.0, stroke_weight=(0.6, 0.6))
+    for (a, b, spec), (_, c, _) in zip(pairs(clean, light), pairs(clean, bold), strict=True):
+        assert spec.effects["stroke_weight"] == {"shift": -0.5}
+        ink = [float((255 - im.astype(int)).sum()) for im in (b, a, c)]
+        assert ink[0] < 0.85 * ink[1] and ink[2] > 1.3 * ink[1]  # lighter, the font's own, bolder
+        assert corr(a, b) > 0.7 and corr(a, c) > 0.7  # the same text in the same place
+        assert b.min() < 100  # lighter strokes still show
+
+
+def test_stroke_weight_range_is_checked(make_config):
+    with pytest.raises(SynthError, match="stroke_weight"):
+        Renderer(make_config(effects=dataclasses.replace(EffectsConfig.off(), stroke_weight=(-2.0, 0.5))))
 
 
 def test_binarize(clean, with_effect):
