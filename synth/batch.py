@@ -9,6 +9,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import sys
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -99,10 +100,20 @@ def _widen(conn: Connection, nbytes: int = 1 << 20) -> None:
         pass
 
 
+_hiding = threading.Lock()
+
+
 @contextmanager
 def _main_module_hidden() -> Iterator[None]:
     """Spawned workers re-import the parent's __main__ (a user script that imports TensorFlow, say): seconds
-    and half a gigabyte each, for nothing, as the workers run only this module's code. Hide it meanwhile."""
+    and half a gigabyte each, for nothing, as the workers run only this module's code. Hide it meanwhile.
+    One stream at a time: two starting together (tf.data runs generators on its own threads) would save
+    each other's hidden state, and a worker could re-run the user's script."""
+    with _hiding:
+        yield from _hide_main()
+
+
+def _hide_main() -> Iterator[None]:
     main = sys.modules.get("__main__")
     saved = {k: main.__dict__[k] for k in ("__file__", "__spec__") if main is not None and k in main.__dict__}
     try:

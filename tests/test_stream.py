@@ -1,4 +1,7 @@
 import itertools
+import sys
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -6,7 +9,8 @@ import pytest
 import synth
 from synth import Renderer
 from synth.alphabet import PAD
-from synth.streaming import numpy_batches
+from synth.batch import _main_module_hidden
+from synth.streaming import MESSAGE_BYTES, numpy_batches
 
 SEED = 11
 
@@ -95,6 +99,22 @@ def test_count_makes_it_finite(cfg):
     assert [e["text"] for e in singles] == full["text"][5:12]
 
 
+def test_batches_split_from_larger_messages(cfg):
+    # workers send several batches in one message (fewer trips through tf.data's generator): the batches
+    # are the same ones, message boundaries included, whether or not the count ends mid-message
+    per_message = MESSAGE_BYTES // (cfg.render.height * cfg.render.width)
+    n = per_message + 13
+    for count in (None, n):
+        ds = synth.stream(cfg, SEED, batch_size=5, workers=0, count=count)
+        batches = take(ds, -(-n // 5))
+        texts = sum((b["text"] for b in batches), [])
+        assert all(len(b["text"]) == 5 for b in batches[:-1]) and len(texts) == (n if count else -(-n // 5) * 5)
+        (whole,) = take(synth.stream(cfg, SEED, batch_size=len(texts), workers=0), 1)
+        assert texts == whole["text"]
+        images = np.concatenate([b["image"] for b in batches])
+        assert np.array_equal(images, whole["image"])
+
+
 def test_variable_width_batches(make_config):
     cfg = make_config()
     cfg.render.width = None
@@ -120,3 +140,31 @@ def test_bad_config_fails_before_iterating(make_config):
     cfg.fonts.dirs = ["/no/such/fonts"]
     with pytest.raises(synth.SynthError, match="font folder not found"):
         take(synth.stream(cfg, workers=0), 1)  # a SynthError, raised by stream() or at the latest by next()
+
+
+def test_streams_starting_together_hide_main_one_at_a_time():
+    # tf.data starts each stream's generator on its own thread: two at once must not save each other's hidden
+    # __main__, or a worker could re-run the user's script (seen as a hang with two streams in one script)
+    main = sys.modules["__main__"]
+    before = main.__dict__.get("__file__")
+    entered, release, order = threading.Event(), threading.Event(), []
+
+    def first():
+        with _main_module_hidden():
+            entered.set()
+            release.wait(5)
+            order.append("first")
+
+    def second():
+        with _main_module_hidden():
+            order.append("second")
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    threads[0].start()
+    entered.wait(5)
+    threads[1].start()
+    time.sleep(0.2)
+    release.set()
+    for t in threads:
+        t.join(5)
+    assert order == ["first", "second"] and main.__dict__.get("__file__") == before
