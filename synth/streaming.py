@@ -20,6 +20,10 @@ from synth.sample import Renderer
 
 #: rendering granularity of an unbatched stream: big enough to amortize inter-process transfer
 CHUNK = 64
+#: image bytes per message from the render workers for a batched fixed-width stream, split into batches
+#: by `rebatch`: each element through `from_generator` costs the main process about 0.5 ms whatever its
+#: size. Kept under the 1 MiB result pipes (`synth.batch._widen`), or a worker would stall in send()
+MESSAGE_BYTES = 768 << 10
 
 KEYS = ("image", "width", "label", "label_length", "text", "font")
 
@@ -39,8 +43,10 @@ def element_spec(height: int, width: int | None, max_len: int, batched: bool) ->
 
 
 def as_dataset(batches: Callable[[], Iterator[dict[str, Any]]], height: int, width: int | None, max_len: int,
-                batch_size: int | None) -> tf.data.Dataset:
-    """Numpy batches (uint8 images, see `synth.batch.collate`) -> a dataset of float images in [0, 1]."""
+                batch_size: int | None, rebatch: bool = False) -> tf.data.Dataset:
+    """Numpy batches (uint8 images, see `synth.batch.collate`) -> a dataset of float images in [0, 1].
+
+    `rebatch`: the numpy batches are larger than `batch_size` (several batches in one message), to be split."""
     raw = {k: v for k, v in element_spec(height, width, max_len, True).items()}
     raw["image"] = tf.TensorSpec((None, height, width), tf.uint8)
 
@@ -57,6 +63,8 @@ def as_dataset(batches: Callable[[], Iterator[dict[str, Any]]], height: int, wid
         return b
 
     ds = ds.map(to_float, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    if rebatch:
+        ds = ds.rebatch(batch_size)
     if batch_size is None:
         ds = ds.unbatch()
         if width is None:  # drop the padding an unbatched element got from its chunk
@@ -79,7 +87,10 @@ def stream(config: SynthConfig | None = None, seed: int = 0, batch_size: int | N
     Renderer(config)  # a bad config fails here, with its own message, not as a TensorFlow error mid-iteration
     if not 0 <= nice <= 19:
         raise SynthError(f"nice={nice}: a worker may only lower its priority; use 0 (normal) to 19 (lowest)")
+    rc = config.render
     n = batch_size or CHUNK
+    if batch_size and rc.width is not None:  # (a variable width pads each batch to its own widest image)
+        n = batch_size * max(1, MESSAGE_BYTES // (batch_size * rc.height * rc.width))
 
     def tasks() -> Iterator[tuple[int, int, int]]:
         stops = itertools.count(start, n) if count is None else range(start, start + count, n)
@@ -90,8 +101,7 @@ def stream(config: SynthConfig | None = None, seed: int = 0, batch_size: int | N
     def batches() -> Iterator[dict[str, Any]]:
         return run_ordered(config, render_range, tasks(), workers, nice=nice)
 
-    rc = config.render
-    return as_dataset(batches, rc.height, rc.width, config.text.max_len, batch_size)
+    return as_dataset(batches, rc.height, rc.width, config.text.max_len, batch_size, rebatch=n != (batch_size or CHUNK))
 
 
 def numpy_batches(ds: tf.data.Dataset) -> Iterator[dict[str, np.ndarray]]:
