@@ -106,8 +106,9 @@ class EffectsConfig:
     #: Otsu's threshold moved by (this - 1) x the ink-paper contrast: bolder strokes above 1, thinner below
     binarize: tuple[float, float] = (0.8, 1.2)
     #: strokes bolder or lighter than the font's (light and bold cuts of a face, ink spread): each edge of
-    #: the ink moves out by about this many output pixels (-1 to 1), in where negative
-    p_stroke_weight: float = 0.5
+    #: the ink moves out by about this many output pixels (-1 to 1), in where negative. Drawn last; 0 keeps
+    #: the pixels of earlier runs (its effect on a trained model is not measured yet)
+    p_stroke_weight: float = 0.0
     stroke_weight: tuple[float, float] = (-0.5, 0.6)
     p_jpeg: float = 0.25
     jpeg: tuple[int, int] = (30, 90)  # quality
