@@ -255,11 +255,11 @@ class Stream:
         self.startup_seconds = time.perf_counter() - t0
         self.memory = [{"images": self.consumed, **memory_snapshot()}]
 
-    def take(self, samples: int, memory_every: int = 0, quiet: bool = True, skip_batches: int = 8) -> dict:
+    def take(self, samples: int, memory_every: int = 0, quiet: bool = True, skip_batches: int = 64) -> dict:
         """Meter the next `samples` images (whole batches); read memory every `memory_every` batches.
 
-        The first `skip_batches` are consumed unmetered: while the stream sat idle its prefetch buffers filled,
-        and those batches would come for free.
+        The first `skip_batches` are consumed unmetered: while the stream sat idle its buffers filled (3 messages
+        of 3 batches per worker in the pipes, and tf.data's prefetch), and those batches would come for free.
         """
         for _ in range(skip_batches):
             self.consumed += int(next(self.it)["image"].shape[0])
@@ -316,8 +316,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--trdg-venv", type=Path, default=cache / "synthocr" / "bench" / "trdg-venv")
     ap.add_argument("--stream-n", type=int, default=12800,
                     help="images per interleaved stream measurement (0: skip the stream)")
-    ap.add_argument("--stream-warmup", type=int, default=32000,
-                    help="images the stream renders before it is measured (its workers' glyph atlases fill)")
+    ap.add_argument("--stream-warmup", type=int, default=128_000,
+                    help="images the stream renders before it is measured: each worker's glyph atlases fill from "
+                         "its own samples, and one renderer on fresh indices reaches its steady rate after ~50,000")
     ap.add_argument("--stream-samples", type=int, default=200_000,
                     help="images of the long stream run that watches memory (0: skip it)")
     ap.add_argument("--workers", type=int, default=2)
