@@ -110,21 +110,17 @@ def _main_module_hidden() -> Iterator[None]:
     One stream at a time: two starting together (tf.data runs generators on its own threads) would save
     each other's hidden state, and a worker could re-run the user's script."""
     with _hiding:
-        yield from _hide_main()
-
-
-def _hide_main() -> Iterator[None]:
-    main = sys.modules.get("__main__")
-    saved = {k: main.__dict__[k] for k in ("__file__", "__spec__") if main is not None and k in main.__dict__}
-    try:
-        if "__file__" in saved:
-            del main.__dict__["__file__"]
-        if "__spec__" in saved:
-            main.__dict__["__spec__"] = None
-        yield
-    finally:
-        if main is not None:
-            main.__dict__.update(saved)
+        main = sys.modules.get("__main__")
+        saved = {k: main.__dict__[k] for k in ("__file__", "__spec__") if main is not None and k in main.__dict__}
+        try:
+            if "__file__" in saved:
+                del main.__dict__["__file__"]
+            if "__spec__" in saved:
+                main.__dict__["__spec__"] = None
+            yield
+        finally:
+            if main is not None:
+                main.__dict__.update(saved)
 
 
 def default_workers() -> int:

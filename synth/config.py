@@ -107,7 +107,7 @@ class EffectsConfig:
     binarize: tuple[float, float] = (0.8, 1.2)
     #: strokes bolder or lighter than the font's (light and bold cuts of a face, ink spread): each edge of
     #: the ink moves out by about this many output pixels (-1 to 1), in where negative. Drawn last; 0 keeps
-    #: the pixels of earlier runs (its effect on a trained model is not measured yet)
+    #: the pixels of earlier runs (off: one 15-minute A/B showed no gain, docs/benchmarks.md)
     p_stroke_weight: float = 0.0
     stroke_weight: tuple[float, float] = (-0.5, 0.6)
     p_jpeg: float = 0.25
