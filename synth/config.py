@@ -154,12 +154,13 @@ class SynthConfig(JsonConfig):
         """'words': the defaults (single words and random strings, 128x32). 'lines': printed text lines for
         line recognizers (scanned pages): prose of 1 to 90 characters (pages have titles, page numbers and a
         paragraph's last words on lines of their own), variable width, the small rotations of a scanner, half
-        of them binarized, half cropped tight to the ink."""
+        of them binarized, half cropped tight to the ink; the alphabet gains the backquote of typeset ``quotes''."""
         cfg = cls()
         if name == "words":
             return cfg
         if name != "lines":
             raise SynthError(f"unknown preset {name!r}; use words or lines")
+        cfg.alphabet = DEFAULT_CHARS + "`"
         cfg.text.sources = {"prose": 1.0}
         cfg.text.min_len, cfg.text.max_len = 1, 90
         cfg.render.width, cfg.render.max_width = None, 2048

@@ -106,7 +106,12 @@ PROSE_MARKS = ((".", 0.06), (",", 0.08), (";", 0.01), (":", 0.01), ("?", 0.005),
 #: shares of prose tokens that are a number, a capitalized word (a name), an all-caps word (an acronym), or
 #: a word in brackets or quotes
 PROSE_NUMBER, PROSE_NAME, PROSE_ACRONYM, PROSE_WRAPPED = 0.06, 0.08, 0.015, 0.02
-PROSE_WRAPS = ("()", "[]", '""', "''", "``")
+#: (open, close) pairs; typeset pages quote ``so'' as often as "so", and a line model that never met a
+#: backquote reads a hyphen or a quote in its place
+PROSE_WRAPS = (("(", ")"), ("[", "]"), ('"', '"'), ("'", "'"), ("``", "''"), ("`", "'"))
+#: shares of words joined to the next by a hyphen (risk-based, strike-slip) and of numbers that are a range
+#: (59-69) or a percentage: a model that meets hyphens only at the line end reads a compound's as a space
+PROSE_COMPOUND, PROSE_RANGE, PROSE_PERCENT = 0.04, 0.15, 0.08
 #: share of lines that end in a word broken by a hyphen, as narrow printed columns do
 PROSE_HYPHENATED = 0.15
 #: English's most frequent words, and the share of prose words drawn from them: about two words in five of
@@ -139,21 +144,30 @@ class Prose:
         marks = [(m, w) for m, w in PROSE_MARKS if m in chars]
         self.marks = [m for m, _ in marks]
         self.mark_cum = cumulative([w for _, w in marks] + [1.0 - sum(w for _, w in marks)])
-        self.wraps = [w for w in PROSE_WRAPS if chars.issuperset(w)]
+        self.wraps = [w for w in PROSE_WRAPS if chars.issuperset("".join(w))]
         self.digits = "".join(c for c in "0123456789" if c in chars)
-        self.hyphen = "-" in chars
+        self.hyphen, self.percent = "-" in chars, "%" in chars
         self.min_len, self.max_len = cfg.min_len, cfg.max_len
         self.alphabet = alphabet
+
+    def _number(self, rng: Draws) -> str:
+        n = rng.integers(1, 5)
+        tok = "".join(self.digits[rng.integers(0, len(self.digits))] for _ in range(n))
+        if rng.random() < 0.2 and "." in self.marks:
+            tok += "." + self.digits[rng.integers(0, len(self.digits))]
+        return tok
 
     def _token(self, rng: Draws, capital: bool) -> str:
         u = rng.random()
         if u < PROSE_NUMBER:
             if not self.digits:
                 return self.words[rng.integers(0, len(self.words))]
-            n = rng.integers(1, 5)
-            tok = "".join(self.digits[rng.integers(0, len(self.digits))] for _ in range(n))
-            if rng.random() < 0.2 and "." in self.marks:
-                tok += "." + self.digits[rng.integers(0, len(self.digits))]
+            tok = self._number(rng)
+            v = rng.random()
+            if v < PROSE_RANGE and self.hyphen:
+                tok += "-" + self._number(rng)
+            elif v < PROSE_RANGE + PROSE_PERCENT and self.percent:
+                tok += "%"
             return tok
         common = self.common if self.common and rng.random() < PROSE_COMMON else self.words
         word = common[rng.integers(0, len(common))]
@@ -164,6 +178,8 @@ class Prose:
         else:
             cased = word
         word = cased if self.alphabet.can_encode(cased) else word
+        if self.hyphen and rng.random() < PROSE_COMPOUND:
+            word += "-" + self.words[rng.integers(0, len(self.words))]
         if rng.random() < PROSE_WRAPPED and self.wraps:
             a, b = self.wraps[rng.integers(0, len(self.wraps))]
             word = a + word + b

@@ -1,3 +1,4 @@
+import re
 import string
 from collections import Counter
 from pathlib import Path
@@ -242,3 +243,14 @@ def test_lines_preset_has_short_lines_as_pages_do():
     texts = [t for t, _ in draw(TextSource(cfg, Alphabet()), 600)]
     short = [t for t in texts if len(t) < 8]
     assert 0.03 * len(texts) < len(short) < 0.2 * len(texts)
+
+
+def test_lines_preset_has_hyphens_quotes_and_percents_inside_lines():
+    """Scanned pages hyphenate compounds (risk-based) and ranges (59-69) and quote ``so'': a model that met
+    hyphens only at the line end read 39 of UW3's 157 as spaces."""
+    cfg = SynthConfig.preset("lines")
+    assert "`" in cfg.alphabet
+    joined = "\n".join(t for t, _ in draw(TextSource(cfg.text, Alphabet(cfg.alphabet)), 1000))
+    assert len(re.findall(r"[a-z]-[a-zA-Z]", joined)) > 0.02 * joined.count(" ")  # compounds
+    assert len(re.findall(r"\d-\d", joined)) > 20 and len(re.findall(r"\d%", joined)) > 10
+    assert len(re.findall(r"``\S+''", joined)) > 5
