@@ -17,7 +17,8 @@ class TrainConfig:
     batch_size: int = 32
     #: peak rate; 3e-3 reached 60% validation word accuracy in 3.4 min where 1e-3 had 50% (default model)
     learning_rate: float = 3e-3
-    #: steps of linear warm-up before the cosine decay to `final_lr_fraction` of the rate at `steps`
+    #: steps of linear warm-up before the cosine decay to `final_lr_fraction` of the rate at `steps`, or when
+    #: `max_minutes` are up if that comes first
     warmup_steps: int = 300
     final_lr_fraction: float = 0.02
     clipnorm: float = 5.0
@@ -31,7 +32,8 @@ class TrainConfig:
     #: stop after this many evaluations without improvement (0: never)
     patience: int = 8
     checkpoint_every: int = 200
-    #: stop (with a checkpoint) after this many minutes of training in this run (0: no limit)
+    #: stop (with a checkpoint) after this many minutes of training in this run (0: no limit); the rate's
+    #: decay follows the time as well as the steps, so it ends with the budget
     max_minutes: float = 0.0
     #: font names never rendered in training (recorded, so robustness reports can call them unseen)
     holdout_fonts: list[str] = field(default_factory=list)

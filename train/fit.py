@@ -29,6 +29,7 @@ from train import checkpoint, ctc, metrics
 from train.config import VAL_SEED_OFFSET, FitConfig
 from train.models import build_model, output_steps
 from train.recognizer import MODEL_FILE, Recognizer
+from train.schedule import Progress, WarmupCosine
 
 LOG_EVERY = 50
 
@@ -197,12 +198,11 @@ def fit(cfg: FitConfig, out: str | Path, progress: bool = True) -> dict[str, Any
     if rc.width is not None:
         ctc.check_output_steps(max(p.text.max_len for _, p in curriculum(cfg, data)), output_steps(model, rc.width))
     cfg = prepare_dir(cfg, out)
-    schedule = keras.optimizers.schedules.CosineDecay(
-        0.0, max(1, t.steps - t.warmup_steps), alpha=t.final_lr_fraction, warmup_target=t.learning_rate,
-        warmup_steps=t.warmup_steps)
+    schedule = WarmupCosine(t.learning_rate, t.warmup_steps, t.steps, t.final_lr_fraction)
     optimizer = keras.optimizers.Adam(schedule, clipnorm=t.clipnorm)
     state = checkpoint.restore(out / "checkpoints", model, optimizer) or {"step": 0, "best": None, "bad_evals": 0}
     step = state["step"]
+    progress = Progress(schedule, step, 60 * t.max_minutes, state.get("progress", 0.0))
     fonts_lib = FontLibrary(data.fonts, data.alphabet)
     meta = {
         "version": __version__, "model": t.model, "height": rc.height, "width": rc.width,
@@ -223,8 +223,11 @@ def fit(cfg: FitConfig, out: str | Path, progress: bool = True) -> dict[str, Any
     skipped = 0.0
     started, start_step = time.perf_counter(), step
     stopped_early = False
+    #: seconds the last evaluation took: a timed run keeps them in hand for its final one
+    reserve = 0.0
     try:
         for batch in training_batches(cfg, data, step):
+            state["progress"] = progress.update(step, time.perf_counter() - started + reserve)
             loss, n_bad = train_step(batch["image"], batch["label"], batch["label_length"], batch["width"])
             step += 1
             losses.append(float(loss))
@@ -243,8 +246,11 @@ def fit(cfg: FitConfig, out: str | Path, progress: bool = True) -> dict[str, Any
                 history.write(json.dumps({"step": step, "loss": mean, "samples_per_second": rate,
                                           "skipped": skipped}) + "\n")
                 history.flush()
-            if step % t.eval_every == 0 or step == t.steps:
+            time_up = bool(t.max_minutes) and time.perf_counter() - started + reserve > 60 * t.max_minutes
+            if step % t.eval_every == 0 or step == t.steps or time_up:
+                t_eval = time.perf_counter()
                 scores = validator.evaluate()
+                reserve = time.perf_counter() - t_eval
                 with writer.as_default(step=step):
                     for k in ("cer", "word_accuracy", "ned"):
                         tf.summary.scalar(f"val/{k}", scores[k])
@@ -260,8 +266,7 @@ def fit(cfg: FitConfig, out: str | Path, progress: bool = True) -> dict[str, Any
                     state["bad_evals"] += 1
                 if t.patience and state["bad_evals"] >= t.patience:
                     stopped_early = True
-            if t.max_minutes and time.perf_counter() - started > 60 * t.max_minutes:
-                stopped_early = True
+            stopped_early = stopped_early or time_up
             if step % t.checkpoint_every == 0 or step == t.steps or stopped_early:
                 state["step"] = step
                 checkpoint.save(out / "checkpoints", model, optimizer, state)
