@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -96,6 +97,21 @@ def test_resume_refuses_another_model_or_alphabet(tmp_path, tiny_model):
     with pytest.raises(SynthError, match=r"another config \(data\.alphabet: '0123456789' then"):
         fit(cfg, out, progress=False)
     assert (out / "config.json").read_text(encoding="utf-8") == saved
+
+
+def test_a_run_cut_by_time_ends_at_its_final_rate(tmp_path, tiny_config, monkeypatch):
+    import train.fit as fit_module
+
+    ticks = iter(range(10**9))  # a clock that moves one second each time the loop reads it
+    monkeypatch.setattr(fit_module, "time", SimpleNamespace(perf_counter=lambda: float(next(ticks))))
+    cfg = tiny_config(steps=100_000, max_minutes=1.0, eval_every=100_000, checkpoint_every=100_000)
+    result = fit_module.fit(cfg, tmp_path / "run", progress=False)
+    assert result["stopped_early"] and 10 < result["step"] < 60
+    ckpt = tmp_path / "run" / "checkpoints"
+    state = json.loads((ckpt / (ckpt / "latest").read_text().strip() / "state.json").read_text())
+    assert state["step"] == result["step"] and state["progress"] > 0.95  # by steps alone: 0
+    # the last, lowest-rate steps are evaluated: the run's final model is scored and can be the best one
+    assert [h["step"] for h in history(tmp_path / "run") if "val" in h] == [result["step"]]
 
 
 def _fit_command(out: Path, steps: int, config: Path) -> list[str]:
