@@ -48,8 +48,11 @@ class FontConfig:
     include: list[str] = field(default_factory=list)
     #: fonts whose file stem is in this list are never used (held out)
     exclude: list[str] = field(default_factory=list)
-    #: font size range as a fraction of the output height
+    #: font size range as a fraction of the output height (the size of a font whose capitals are 0.7 em tall)
     size: tuple[float, float] = (0.55, 0.8)
+    #: draw each font at the size that gives its capitals the same height, not its em (a script whose capitals
+    #: are 0.56 em tall would otherwise be drawn a fifth smaller than a sans at the same nominal size)
+    match_letter_size: bool = True
     #: extra space between characters, as a fraction of the font size
     spacing: tuple[float, float] = (-0.02, 0.12)
 

@@ -12,14 +12,16 @@ from collections import OrderedDict
 import numpy as np
 from PIL import ImageFont
 
+from synth.fonts import LetterBox
+
 
 class GlyphAtlas:
     """Rasterized glyphs of one font at one pixel size: bitmap, offset from the pen on the baseline, advance;
     and the line box in pixels, from the font's letter box in em (`FontLibrary.letter_box`)."""
 
-    def __init__(self, path: str, px: int, letter_box: tuple[float, float]):
+    def __init__(self, path: str, px: int, letter_box: LetterBox):
         self.font = ImageFont.truetype(path, px)
-        self.ascent, self.descent = (math.ceil(e * px) for e in letter_box)
+        self.ascent, self.descent = math.ceil(letter_box.ascent * px), math.ceil(letter_box.descent * px)
         self.px = px
         self.glyphs: dict[str, tuple[np.ndarray, int, int, float]] = {}
 
@@ -43,7 +45,7 @@ class AtlasCache:
         self.capacity = capacity
         self._atlases: OrderedDict[tuple[str, int], GlyphAtlas] = OrderedDict()
 
-    def get(self, path: str, px: int, letter_box: tuple[float, float]) -> GlyphAtlas:
+    def get(self, path: str, px: int, letter_box: LetterBox) -> GlyphAtlas:
         key = (path, px)
         atlas = self._atlases.get(key)
         if atlas is None:

@@ -26,6 +26,11 @@ FONT_EXTS = {".ttf", ".otf", ".ttc"}
 CHECK_SIZE = 32
 #: pixel size the letter box is measured at (fine enough for 1/256 em)
 LETTER_BOX_SIZE = 256
+#: capital height, in em, of a typical text face (Liberation Sans 0.69, DejaVu Sans 0.73): a font whose capitals are
+#: smaller or larger in its em is drawn larger or smaller by the ratio, so that letters, not ems, are of equal size
+REFERENCE_CAP = 0.70
+#: bounds on that correction, for alphabets whose "capitals" say little about letter size
+SIZE_CORRECTION = (0.75, 1.35)
 #: bumped when the render check changes, so stale cache entries are recomputed
 CHECK_VERSION = 1
 
@@ -48,6 +53,18 @@ class FontInfo:
 
     def lacks(self, chars: str) -> str:
         return "".join(dict.fromkeys(c for c in chars if c not in self.covered))
+
+
+@dataclass(frozen=True)
+class LetterBox:
+    """Where a font's letters sit, in em: the line box text is fitted by, and the size correction."""
+
+    ascent: float
+    descent: float
+    scale: float  # factor from the nominal font size to the pixel size the font is drawn at
+
+    def px(self, size: float) -> int:
+        return max(1, round(size * self.scale))
 
 
 def _sha256(path: Path) -> str:
@@ -177,7 +194,7 @@ class FontLibrary:
         cache.save()
         self.by_name = {f.name: f for f in self.fonts}
         self._covering: dict[frozenset[str], tuple[int, ...]] = {}
-        self._letter_boxes: dict[str, tuple[float, float]] = {}
+        self._letter_boxes: dict[tuple[str, bool], LetterBox] = {}
 
     def __len__(self) -> int:
         return len(self.fonts)
@@ -188,24 +205,34 @@ class FontLibrary:
         except KeyError:
             raise SynthError(f"font {name!r} is not in the library; known fonts: {sorted(self.by_name)}") from None
 
-    def letter_box(self, name: str) -> tuple[float, float]:
-        """(ascent, descent) in em of the ink of the letters and digits the font draws: the line box text is
-        fitted by. The font's declared ascent and descent would not do: they range from 0.94 to 1.52 em
-        (STIXGeneral makes room for its math glyphs), and a font drawn into its declared box would be
-        drawn up to 1.5x smaller than others of the same letter size."""
-        box = self._letter_boxes.get(name)
+    def letter_box(self, name: str, match_size: bool = True) -> LetterBox:
+        """The font's letter box, from the ink of the letters and digits it draws. The font's declared ascent and
+        descent would not do: they range from 0.94 to 1.52 em (STIXGeneral makes room for its math glyphs), and a
+        font drawn into its declared box would be drawn up to 1.5x smaller than others of the same letter size.
+        Nor would the extremes of the ink: a few swash capitals (Kristi, Pacifico) would shrink every letter.
+        So the ascent is the 90th percentile of the letters' tops (the tallest bar a few outliers), the descent
+        the median depth of the letters that descend, and the capital height the 75th percentile of the tops
+        (in Latin, capitals, digits and ascenders are most of the alphanumerics). Glyphs beyond the box widen
+        the drawn line's box (`draw_line`), so nothing is clipped. With `match_size`, the size is corrected to
+        the font's capital height (`REFERENCE_CAP`)."""
+        key = (name, match_size)
+        box = self._letter_boxes.get(key)
         if box is None:
             info = self.get(name)
             font = ImageFont.truetype(info.path, LETTER_BOX_SIZE)
-            tops, bottoms = [], []
-            for ch in sorted(c for c in info.covered if c.isalnum()):
-                _, y0, _, y1 = font.getbbox(ch, anchor="ls")
-                tops.append(-y0)
-                bottoms.append(y1)
-            if not tops:  # an alphabet of symbols only: the declared box is all there is
-                ascent, descent = font.getmetrics()
-                tops, bottoms = [ascent], [descent]
-            box = self._letter_boxes[name] = (max(tops) / LETTER_BOX_SIZE, max(bottoms) / LETTER_BOX_SIZE)
+            extents = [font.getbbox(ch, anchor="ls") for ch in sorted(c for c in info.covered if c.isalnum())]
+            if extents:
+                tops = np.array([-y0 for _, y0, _, _ in extents]) / LETTER_BOX_SIZE
+                bottoms = np.array([y1 for _, _, _, y1 in extents]) / LETTER_BOX_SIZE
+                descending = bottoms[bottoms > 0.08]
+                ascent = float(np.percentile(tops, 90))
+                descent = float(np.median(descending)) if descending.size else max(float(bottoms.max()), 0.0)
+                cap = float(np.percentile(tops, 75))
+                scale = float(np.clip(REFERENCE_CAP / cap, *SIZE_CORRECTION)) if match_size and cap > 0 else 1.0
+            else:  # an alphabet of symbols only: the declared box is all there is
+                a, d = font.getmetrics()
+                ascent, descent, scale = a / LETTER_BOX_SIZE, d / LETTER_BOX_SIZE, 1.0
+            box = self._letter_boxes[key] = LetterBox(ascent, descent, scale)
         return box
 
     def covering(self, chars: frozenset[str]) -> tuple[int, ...]:

@@ -33,7 +33,7 @@ class Spec:
     text: str
     source: str
     font: str
-    size: int  # font size in pixels
+    size: int  # nominal font size in pixels (`FontLibrary.letter_box` corrects it to the font's letter size)
     spacing: float  # extra pixels between characters
     geometry: dict[str, Any]
     paper: dict[str, Any]
@@ -98,16 +98,16 @@ class Renderer:
         lacking = info.lacks(spec.text.replace(" ", ""))
         if lacking:
             raise SynthError(f"font {spec.font} cannot draw {lacking!r} of {spec.text!r}; choose a covering font")
-        letter_box = self.fonts.letter_box(spec.font)
+        letter_box = self.fonts.letter_box(spec.font, self.config.fonts.match_letter_size)
         if spec.geometry.get("tight"):  # drawn larger, as the crop to the ink will fill the height with it
-            atlas = self.atlases.get(info.path, round(spec.size * TIGHT_SIZE), letter_box)
+            atlas = self.atlases.get(info.path, letter_box.px(spec.size * TIGHT_SIZE), letter_box)
             line, _ = draw_line(atlas, spec.text, spec.spacing * TIGHT_SIZE)
             rows = np.flatnonzero(line.max(axis=1))
             if rows.size:
                 line = line[rows[0] : rows[-1] + 1]
             box = (0, line.shape[0])
         else:
-            atlas = self.atlases.get(info.path, spec.size, letter_box)
+            atlas = self.atlases.get(info.path, letter_box.px(spec.size), letter_box)
             line, baseline = draw_line(atlas, spec.text, spec.spacing)
             box = (baseline - atlas.ascent, baseline + atlas.descent)
         mask = place(line, spec.geometry, self.config.render, box)

@@ -5,6 +5,7 @@ import json
 import cv2
 import numpy as np
 import pytest
+from PIL import ImageFont
 
 from synth import EffectsConfig, Renderer, Spec, SynthError
 from synth.sample import to_model_input
@@ -119,6 +120,43 @@ def test_fonts_fill_the_height_by_their_letters_not_their_declared_box(make_conf
             rows = np.flatnonzero((r.render_spec(dataclasses.replace(spec, font=name)) < 128).any(axis=1))
             heights.append(rows[-1] - rows[0] + 1)
         assert 0.85 < heights[0] / heights[1] < 1.15, heights
+
+
+def test_capitals_are_the_same_height_in_every_font(make_config):
+    # CourierPrime's capitals are 0.58 em tall, C059's 0.72, Breip's 0.79: at one nominal size, their heights
+    # match once sizes are corrected to the capitals, and spread by a third without the correction
+    def cap_heights(match: bool) -> list[int]:
+        cfg = make_config(effects=EffectsConfig.off())
+        cfg.fonts.include, cfg.fonts.size = ["CourierPrime-Regular", "C059-Roman", "Breip"], (0.5, 0.5)
+        cfg.fonts.match_letter_size = match
+        r = Renderer(cfg)
+        spec = dataclasses.replace(r.sample_spec(0, 0), text="HEH")
+        spec.geometry.update(angle=0.0, shear=0.0, perspective=None, margins=[0.1] * 4)
+        heights = []
+        for name in cfg.fonts.include:
+            rows = np.flatnonzero((r.render_spec(dataclasses.replace(spec, font=name)) < 128).any(axis=1))
+            heights.append(rows[-1] - rows[0] + 1)
+        return heights
+
+    matched, unmatched = cap_heights(True), cap_heights(False)
+    assert max(matched) - min(matched) <= 2, matched
+    assert max(unmatched) / min(unmatched) > 1.25, unmatched
+
+
+def test_glyphs_beyond_the_letter_box_are_drawn_whole(make_config, three_fonts):
+    # the letter box leaves out the tallest and deepest few glyphs; a text of just those is fitted whole
+    cfg = make_config(effects=EffectsConfig.off())
+    cfg.fonts.size = (0.95, 0.95)
+    r = Renderer(cfg)
+    for name in three_fonts:
+        font = r.fonts.get(name)
+        pil = ImageFont.truetype(font.path, 64)
+        chars = sorted((c for c in font.covered if c.isalnum()), key=lambda c: pil.getbbox(c, anchor="ls")[1])
+        deep = sorted(chars, key=lambda c: -pil.getbbox(c, anchor="ls")[3])
+        spec = dataclasses.replace(r.sample_spec(0, 1), text="".join(chars[:3] + deep[:3]), font=name)
+        spec.geometry.update(angle=0.0, shear=0.0, perspective=None, margins=[0.05] * 4, x=0.5, y=0.5)
+        ink = r.render_spec(spec) < 128
+        assert ink.any() and not ink[0].any() and not ink[-1].any(), name  # nothing cut at the top or bottom
 
 
 def test_spec_override_text(clean):
