@@ -115,6 +115,9 @@ class EffectsConfig:
     stroke_weight: tuple[float, float] = (-0.5, 0.6)
     p_jpeg: float = 0.25
     jpeg: tuple[int, int] = (30, 90)  # quality
+    #: draw `` '' ` ' as the curly quotes typesetting prints, in fonts that have them; the label keeps the ASCII.
+    #: Drawn last: texts without quotes keep the pixels of earlier runs
+    p_curly_quotes: float = 0.5
 
     @classmethod
     def off(cls) -> EffectsConfig:

@@ -38,6 +38,17 @@ class GlyphAtlas:
         return g
 
 
+_CURLY = {"``": "\u201c", "''": "\u201d", "`": "\u2018", "'": "\u2019"}
+
+
+def curly_quotes(text: str) -> str:
+    """The text as typesetting prints it: ASCII `` and '' as double curly quotes, ` and ' as single ones (the
+    apostrophe too). Labels keep the ASCII, the convention of scanned-text ground truth such as UW-III."""
+    for ascii_, curly in _CURLY.items():
+        text = text.replace(ascii_, curly)
+    return text
+
+
 class AtlasCache:
     """Least-recently-used atlases, bounded so that many fonts x sizes cannot grow memory without end."""
 

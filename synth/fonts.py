@@ -31,6 +31,8 @@ LETTER_BOX_SIZE = 256
 REFERENCE_CAP = 0.70
 #: bounds on that correction, for alphabets whose "capitals" say little about letter size
 SIZE_CORRECTION = (0.75, 1.35)
+#: the quotes typesetting prints for ASCII `` '' ` ': checked in every font, whatever the alphabet
+CURLY_QUOTES = "\u2018\u2019\u201c\u201d"
 #: bumped when the render check changes, so stale cache entries are recomputed
 CHECK_VERSION = 1
 
@@ -50,6 +52,7 @@ class FontInfo:
     family: str
     style: str
     covered: frozenset[str]
+    curly_quotes: bool = False  # draws all of `CURLY_QUOTES`
 
     def lacks(self, chars: str) -> str:
         return "".join(dict.fromkeys(c for c in chars if c not in self.covered))
@@ -176,9 +179,10 @@ class FontLibrary:
         for path in discover(cfg):
             sha = _sha256(path)
             entry = cache.data.get(sha)
-            if entry is None or not set(chars) <= set(entry["checked"]):
+            needed = chars + CURLY_QUOTES
+            if entry is None or not set(needed) <= set(entry["checked"]):
                 font, cmap, family, style = _read_font(path)
-                todo = chars if entry is None else "".join(c for c in chars if c not in entry["checked"])
+                todo = needed if entry is None else "".join(c for c in needed if c not in entry["checked"])
                 got = render_check(font, todo, cmap)
                 old = entry or {"checked": "", "covered": ""}
                 entry = {
@@ -190,7 +194,8 @@ class FontLibrary:
                 cache.data[sha] = entry
                 cache.dirty = True
             covered = frozenset(entry["covered"]) & frozenset(chars)
-            self.fonts.append(FontInfo(str(path), path.stem, sha, entry["family"], entry["style"], covered))
+            curly = set(CURLY_QUOTES) <= set(entry["covered"])
+            self.fonts.append(FontInfo(str(path), path.stem, sha, entry["family"], entry["style"], covered, curly))
         cache.save()
         self.by_name = {f.name: f for f in self.fonts}
         self._covering: dict[frozenset[str], tuple[int, ...]] = {}

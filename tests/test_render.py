@@ -442,3 +442,22 @@ def test_to_model_input():
     assert to_model_input(np.zeros((10, 200), np.uint8), 32, 128).shape == (32, 128)  # squeezed
     padded = to_model_input(np.full((32, 40), 7, np.uint8), 32, 128)
     assert padded.shape == (32, 128) and (padded == 7).all()  # right-padded with the edge
+
+
+def test_curly_quotes_are_drawn_in_place_of_ascii_ones(make_config, with_effect):
+    from synth.draw import curly_quotes
+
+    assert curly_quotes("``It's'' `x'") == "\u201cIt\u2019s\u201d \u2018x\u2019"
+    straight, curly = with_effect(), with_effect(p_curly_quotes=1.0)
+    spec = dataclasses.replace(straight.sample_spec(0, 3), text="'Hi,' I said")
+    spec.geometry["curly_quotes"] = True
+    font = straight.fonts.get(spec.font)
+    assert font.curly_quotes
+    drawn = straight.render_spec(spec)
+    assert not np.array_equal(drawn, straight.render_spec(dataclasses.replace(spec, geometry={
+        **spec.geometry, "curly_quotes": False})))
+    # a text without quotes is drawn the same either way; the drawn choice is in the spec
+    plain = dataclasses.replace(spec, text="Hi, I said")
+    assert np.array_equal(straight.render_spec(plain), straight.render_spec(dataclasses.replace(plain, geometry={
+        **plain.geometry, "curly_quotes": False})))
+    assert curly.sample_spec(0, 3).geometry["curly_quotes"] and not straight.sample_spec(0, 3).geometry["curly_quotes"]
