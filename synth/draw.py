@@ -68,15 +68,15 @@ class AtlasCache:
         return atlas
 
 
-def draw_line(atlas: GlyphAtlas, text: str, spacing: float) -> tuple[np.ndarray, int]:
+def draw_line(atlas: GlyphAtlas, text: str, spacing: float, word_spacing: float = 0.0) -> tuple[np.ndarray, int]:
     """Coverage mask (uint8, 255 = ink) of `text` on one baseline, and the baseline's row in it. The mask spans
     the atlas's line box at least, and more where glyphs reach beyond it (brackets, accents)."""
     glyphs = [atlas.glyph(ch) for ch in text]
     pen = 0.0
     placed = []
-    for bmp, dx, dy, adv in glyphs:
+    for ch, (bmp, dx, dy, adv) in zip(text, glyphs, strict=True):
         placed.append((bmp, int(round(pen)) + dx, dy))
-        pen += adv + spacing
+        pen += adv + spacing + (word_spacing if ch == " " else 0.0)
     pen -= spacing
     x0 = min([0] + [x for b, x, _ in placed if b.size])
     x1 = max([math.ceil(pen)] + [x + b.shape[1] for b, x, _ in placed if b.size])

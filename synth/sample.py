@@ -91,6 +91,7 @@ class Renderer:
         geometry["tight"] = rng.random() < self.config.effects.p_tight
         effects["stroke_weight"] = self.stroke_weight.sample(rng)
         geometry["curly_quotes"] = bool(rng.random() < self.config.effects.p_curly_quotes)
+        geometry["word_spacing"] = rng.uniform(*self.config.fonts.word_spacing) * size
         return Spec(seed, index, text, source, font, size, spacing, geometry, paper, effects)
 
     def render_spec(self, spec: Spec) -> np.ndarray:
@@ -101,16 +102,17 @@ class Renderer:
             raise SynthError(f"font {spec.font} cannot draw {lacking!r} of {spec.text!r}; choose a covering font")
         letter_box = self.fonts.letter_box(spec.font, self.config.fonts.match_letter_size)
         text = curly_quotes(spec.text) if spec.geometry.get("curly_quotes") and info.curly_quotes else spec.text
+        word_spacing = spec.geometry.get("word_spacing", 0.0)
         if spec.geometry.get("tight"):  # drawn larger, as the crop to the ink will fill the height with it
             atlas = self.atlases.get(info.path, letter_box.px(spec.size * TIGHT_SIZE), letter_box)
-            line, _ = draw_line(atlas, text, spec.spacing * TIGHT_SIZE)
+            line, _ = draw_line(atlas, text, spec.spacing * TIGHT_SIZE, word_spacing * TIGHT_SIZE)
             rows = np.flatnonzero(line.max(axis=1))
             if rows.size:
                 line = line[rows[0] : rows[-1] + 1]
             box = (0, line.shape[0])
         else:
             atlas = self.atlases.get(info.path, letter_box.px(spec.size), letter_box)
-            line, baseline = draw_line(atlas, text, spec.spacing)
+            line, baseline = draw_line(atlas, text, spec.spacing, word_spacing)
             box = (baseline - atlas.ascent, baseline + atlas.descent)
         mask = place(line, spec.geometry, self.config.render, box)
         if spec.effects.get("stroke_weight") is not None:

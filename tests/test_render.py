@@ -461,3 +461,20 @@ def test_curly_quotes_are_drawn_in_place_of_ascii_ones(make_config, with_effect)
     assert np.array_equal(straight.render_spec(plain), straight.render_spec(dataclasses.replace(plain, geometry={
         **plain.geometry, "curly_quotes": False})))
     assert curly.sample_spec(0, 3).geometry["curly_quotes"] and not straight.sample_spec(0, 3).geometry["curly_quotes"]
+
+
+def test_word_spacing_widens_only_the_spaces(make_config):
+    cfg = make_config(effects=EffectsConfig.off())
+    cfg.render.width = None
+    r = Renderer(cfg)
+    spec = r.sample_spec(0, 4)
+    spec.geometry.update(angle=0.0, shear=0.0, perspective=None)
+
+    def width(text: str, word_spacing: float) -> int:
+        geo = {**spec.geometry, "word_spacing": word_spacing}
+        cols = np.flatnonzero((r.render_spec(dataclasses.replace(spec, text=text, geometry=geo)) < 128).any(axis=0))
+        return cols[-1] - cols[0] + 1
+
+    assert width("ab cd ef", 6.0) - width("ab cd ef", 0.0) in (11, 12, 13)  # two spaces, 6 px each
+    assert width("abcdef", 6.0) == width("abcdef", 0.0)
+    assert abs(r.sample_spec(0, 4).geometry["word_spacing"]) <= 0.35 * spec.size
