@@ -93,6 +93,19 @@ def test_predict_any_image_in_batches_or_alone(tiny_model):
     assert {p.text for p in together[len(images) : len(images) + 4]} == {texts[0]}
 
 
+def test_a_line_set_vertically_is_read_turned(tiny_model):
+    rec = load(tiny_model.dir)
+    images, texts = rendered(tiny_model, 8)
+    upright = [p.text for p in rec.predict(images)]
+    for k in (1, -1):  # turned either way; the way back is chosen by confidence, which a digit upside down
+        turned = [np.rot90(im, k) for im in images]  # (0, 1, 6, 8, 9) can fool
+        read = [p.text for p in rec.predict(turned)]
+        assert sum(r == u for r, u in zip(read, upright, strict=True)) >= 6, (read, upright)
+        unturned = [p.text for p in rec.predict(turned, turn_tall=False)]
+        assert sum(r == u for r, u in zip(unturned, upright, strict=True)) <= 1, unturned
+    assert sum(u == t for u, t in zip(upright, texts, strict=True)) >= 6
+
+
 def test_beam_and_lexicon_decoding(tiny_model):
     rec = load(tiny_model.dir)
     images, texts = rendered(tiny_model, 16)

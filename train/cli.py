@@ -86,7 +86,7 @@ def cmd_predict(a: argparse.Namespace) -> int:
     rec = load(a.model)
     images = [load_image(Path(p)) for p in a.images]
     for path, p in zip(a.images, rec.predict(images, method="beam" if a.beam else "greedy",
-                                             lexicon=_lexicon(a.lexicon)), strict=True):
+                                             lexicon=_lexicon(a.lexicon), turn_tall=not a.upright), strict=True):
         print(f"{path}\t{p.text}\t{p.confidence:.4f}")
     return 0
 
@@ -97,7 +97,7 @@ def cmd_eval(a: argparse.Namespace) -> int:
 
     rec = load(a.model)
     result = evaluate(rec, a.data, method="beam" if a.beam else "greedy", lexicon=_lexicon(a.lexicon),
-                      limit=a.limit, compare=a.compare)
+                      limit=a.limit, compare=a.compare, turn_tall=not a.upright)
     if a.worst:
         worst_grid(result, a.worst)
     result.pop("_worst_images")
@@ -166,6 +166,8 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("images", nargs="+")
     r.add_argument("--beam", action="store_true", help="beam search instead of greedy decoding")
     r.add_argument("--lexicon", help="word list: output the closest word")
+    r.add_argument("--upright", action="store_true", help="read every image only as it stands (by default an image "
+                   "three times as tall as wide is also read turned a quarter each way, as a line set vertically)")
     r.set_defaults(fn=cmd_predict)
     e = sub.add_parser("eval", help="score a folder with labels.tsv (real images or a rendered dataset)")
     e.add_argument("--model", required=True)
@@ -174,6 +176,7 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--beam", action="store_true")
     e.add_argument("--lexicon")
     e.add_argument("--limit", type=int, help="score only the first N images")
+    e.add_argument("--upright", action="store_true", help="read every image only as it stands")
     e.add_argument("--worst", help="write a PNG grid of the worst-read images")
     e.add_argument("--compare", choices=["tesseract"], help="also run Tesseract (if installed) on the same images "
                    "and show its numbers beside ours")

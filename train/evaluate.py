@@ -66,7 +66,7 @@ def compare_tesseract(images: Sequence[np.ndarray], refs: list[str], binary: str
 
 def evaluate(rec: Recognizer, data_dir: str | Path, method: str = "greedy", lexicon: Sequence[str] | None = None,
              batch_size: int = 64, limit: int | None = None, worst: int = 24, compare: str | None = None,
-             tesseract_binary: str = "tesseract") -> dict[str, Any]:
+             tesseract_binary: str = "tesseract", turn_tall: bool = True) -> dict[str, Any]:
     """Metrics of `score`, images per second (preprocessing, model and decoding), breakdowns by image height
     and label length, and the `worst` samples by edit distance (their images kept for a picture).
 
@@ -80,7 +80,7 @@ def evaluate(rec: Recognizer, data_dir: str | Path, method: str = "greedy", lexi
         fonts.append(font)
     rec.predict(images[:2], method=method, lexicon=lexicon)  # trace the model before timing
     t0 = time.perf_counter()
-    preds = rec.predict(images, method=method, lexicon=lexicon, batch_size=batch_size)
+    preds = rec.predict(images, method=method, lexicon=lexicon, batch_size=batch_size, turn_tall=turn_tall)
     seconds = time.perf_counter() - t0
     hyps = [p.text for p in preds]
     result: dict[str, Any] = metrics.score(refs, hyps)

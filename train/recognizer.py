@@ -21,6 +21,9 @@ from train.config import FitConfig
 from train.models import output_steps
 
 MODEL_FILE = "model.keras"
+#: an image at least this many times taller than wide is also read turned a quarter each way: a line set
+#: vertically (a table's column heading, a figure's axis label) and cropped from its page
+TALL = 3.0
 
 
 @dataclass
@@ -64,11 +67,22 @@ class Recognizer:
         return [Prediction(self.alphabet.decode(i), float(c)) for i, c in zip(ids, conf, strict=True)]
 
     def predict(self, images: Sequence[np.ndarray], method: str = "greedy", lexicon: Sequence[str] | None = None,
-                batch_size: int = 64) -> list[Prediction]:
+                batch_size: int = 64, turn_tall: bool = True) -> list[Prediction]:
+        """Readings of `images`. With `turn_tall`, a tall image's reading is the more confident of its two
+        quarter turns (equal sizes, so their alignment probabilities compare) when that reads at least two
+        characters more than the image as it stands: a tall crop of one letter keeps its upright reading."""
         out: list[Prediction] = []
         for s in range(0, len(images), batch_size):
             x, widths = self.prepare(images[s : s + batch_size])
             out += self.decode(*self.logits(x, widths), method=method, lexicon=lexicon)
+        tall = [i for i, im in enumerate(images) if turn_tall and im.shape[0] >= TALL * im.shape[1]]
+        if tall:
+            left, right = (self.predict([np.rot90(images[i], k) for i in tall], method, lexicon, batch_size, False)
+                           for k in (1, -1))
+            for i, a, b in zip(tall, left, right, strict=True):
+                turned = max(a, b, key=lambda p: p.confidence)
+                if len(turned.text) >= len(out[i].text) + 2:
+                    out[i] = turned
         return out
 
 
