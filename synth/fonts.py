@@ -199,7 +199,7 @@ class FontLibrary:
         cache.save()
         self.by_name = {f.name: f for f in self.fonts}
         self._covering: dict[frozenset[str], tuple[int, ...]] = {}
-        self._letter_boxes: dict[tuple[str, bool], LetterBox] = {}
+        self._letter_boxes: dict[str, LetterBox] = {}
 
     def __len__(self) -> int:
         return len(self.fonts)
@@ -210,7 +210,7 @@ class FontLibrary:
         except KeyError:
             raise SynthError(f"font {name!r} is not in the library; known fonts: {sorted(self.by_name)}") from None
 
-    def letter_box(self, name: str, match_size: bool = True) -> LetterBox:
+    def letter_box(self, name: str) -> LetterBox:
         """The font's letter box, from the ink of the letters and digits it draws. The font's declared ascent and
         descent would not do: they range from 0.94 to 1.52 em (STIXGeneral makes room for its math glyphs), and a
         font drawn into its declared box would be drawn up to 1.5x smaller than others of the same letter size.
@@ -218,10 +218,9 @@ class FontLibrary:
         So the ascent is the 90th percentile of the letters' tops (the tallest bar a few outliers), the descent
         the median depth of the letters that descend, and the capital height the 75th percentile of the tops
         (in Latin, capitals, digits and ascenders are most of the alphanumerics). Glyphs beyond the box widen
-        the drawn line's box (`draw_line`), so nothing is clipped. With `match_size`, the size is corrected to
-        the font's capital height (`REFERENCE_CAP`)."""
-        key = (name, match_size)
-        box = self._letter_boxes.get(key)
+        the drawn line's box (`draw_line`), so nothing is clipped. With `match_letter_size` in the config, the
+        size is corrected to the font's capital height (`REFERENCE_CAP`)."""
+        box = self._letter_boxes.get(name)
         if box is None:
             info = self.get(name)
             font = ImageFont.truetype(info.path, LETTER_BOX_SIZE)
@@ -233,11 +232,12 @@ class FontLibrary:
                 ascent = float(np.percentile(tops, 90))
                 descent = float(np.median(descending)) if descending.size else max(float(bottoms.max()), 0.0)
                 cap = float(np.percentile(tops, 75))
-                scale = float(np.clip(REFERENCE_CAP / cap, *SIZE_CORRECTION)) if match_size and cap > 0 else 1.0
+                matched = self.cfg.match_letter_size and cap > 0
+                scale = float(np.clip(REFERENCE_CAP / cap, *SIZE_CORRECTION)) if matched else 1.0
             else:  # an alphabet of symbols only: the declared box is all there is
                 a, d = font.getmetrics()
                 ascent, descent, scale = a / LETTER_BOX_SIZE, d / LETTER_BOX_SIZE, 1.0
-            box = self._letter_boxes[key] = LetterBox(ascent, descent, scale)
+            box = self._letter_boxes[name] = LetterBox(ascent, descent, scale)
         return box
 
     def covering(self, chars: frozenset[str]) -> tuple[int, ...]:

@@ -100,7 +100,7 @@ class Renderer:
         lacking = info.lacks(spec.text.replace(" ", ""))
         if lacking:
             raise SynthError(f"font {spec.font} cannot draw {lacking!r} of {spec.text!r}; choose a covering font")
-        letter_box = self.fonts.letter_box(spec.font, self.config.fonts.match_letter_size)
+        letter_box = self.fonts.letter_box(spec.font)
         text = curly_quotes(spec.text) if spec.geometry.get("curly_quotes") and info.curly_quotes else spec.text
         word_spacing = spec.geometry.get("word_spacing", 0.0)
         if spec.geometry.get("tight"):  # drawn larger, as the crop to the ink will fill the height with it
