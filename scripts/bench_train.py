@@ -79,9 +79,10 @@ def steps_in(model_name: str, minutes: float, batch: int) -> int:
 def time_to_accuracy(model_name: str, minutes: float, target: float, work: Path, batch: int) -> dict:
     spec = model_spec(model_name)
     steps = steps_in(model_name, minutes, batch)
-    cfg = FitConfig(data=words_config(spec.height, spec.width),
-                    train=TrainConfig(model=model_name, steps=steps, batch_size=batch, eval_every=250, val_count=500,
-                                      patience=0, checkpoint_every=10**6, max_minutes=minutes))
+    # evaluated every 8,000 samples: 250 steps at batch 32, 500 at 16
+    train = TrainConfig(model=model_name, steps=steps, batch_size=batch, eval_every=8000 // batch, val_count=500,
+                        patience=0, checkpoint_every=10**6, max_minutes=minutes)
+    cfg = FitConfig(data=words_config(spec.height, spec.width), train=train)
     out = work / model_name
     t0 = time.perf_counter()
     result = fit(cfg, out, progress=False)
@@ -118,8 +119,8 @@ def main() -> None:
     p.add_argument("--models", default="default,small,image_ocr,crnn")
     p.add_argument("--minutes", type=float, default=15.0, help="time budget per model for time-to-accuracy")
     p.add_argument("--target", type=float, default=0.9)
-    p.add_argument("--batch", type=int, default=32)
-    p.add_argument("--cost-steps", type=int, default=40)
+    p.add_argument("--batch", type=int, default=TrainConfig().batch_size)
+    p.add_argument("--cost-steps", type=int, default=100)
     p.add_argument("--rounds", type=int, default=7)
     p.add_argument("--skip-tta", action="store_true")
     p.add_argument("--work", help="folder for the trained models (default: a temp dir)")

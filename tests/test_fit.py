@@ -99,6 +99,21 @@ def test_resume_refuses_another_model_or_alphabet(tmp_path, tiny_model):
     assert (out / "config.json").read_text(encoding="utf-8") == saved
 
 
+def test_resume_refuses_a_model_name_built_differently_now(tmp_path, tiny_model):
+    """A run started when 'default' was another architecture gets a clear error, not a weights mismatch."""
+    from train.fit import fit
+
+    out = tmp_path / "copy"
+    shutil.copytree(tiny_model.dir, out)
+    meta = json.loads((out / "meta.json").read_text(encoding="utf-8"))
+    meta.update(parameters=meta["parameters"] + 1, version="0.1.0")
+    (out / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+    checkpoints = sorted((out / "checkpoints").iterdir())
+    with pytest.raises(SynthError, match=r"'default' model of [\d,]+ parameters, started by synthocr 0\.1\.0"):
+        fit(FitConfig.load(out / "config.json"), out, progress=False)
+    assert sorted((out / "checkpoints").iterdir()) == checkpoints
+
+
 def test_a_run_cut_by_time_ends_at_its_final_rate(tmp_path, tiny_config, monkeypatch):
     import train.fit as fit_module
 

@@ -14,7 +14,9 @@ VAL_SEED_OFFSET = 1_000_003
 class TrainConfig:
     model: str = "default"
     steps: int = 20_000
-    batch_size: int = 32
+    #: 16 samples a step cost about what 32 do on 2 cores (the step is bound by per-op overheads), and twice the
+    #: updates learned more in the same minutes: 72.0% validation word accuracy in 5 minutes against 69.2%
+    batch_size: int = 16
     #: peak rate; 3e-3 reached 60% validation word accuracy in 3.4 min where 1e-3 had 50% (default model)
     learning_rate: float = 3e-3
     #: steps of linear warm-up before the cosine decay to `final_lr_fraction` of the rate at `steps`, or when

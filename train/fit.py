@@ -170,6 +170,18 @@ def prepare_dir(cfg: FitConfig, out: Path) -> FitConfig:
     return cfg
 
 
+def _check_same_model(out: Path, model: keras.Model) -> None:
+    """A run started under an older definition of its model name cannot take its checkpoint's weights."""
+    meta = out / "meta.json"
+    if not meta.exists():
+        return
+    saved = json.loads(meta.read_text(encoding="utf-8"))
+    if saved.get("parameters") not in (None, model.count_params()):
+        raise SynthError(f"{out} holds a {saved['model']!r} model of {saved['parameters']:,} parameters, started by "
+                         f"synthocr {saved.get('version', '?')}; this version's {model.name!r} has "
+                         f"{model.count_params():,}: resume with that version, or use a new --out folder")
+
+
 def _diff(a: dict, b: dict, prefix: str = "") -> str:
     for k in sorted(set(a) | set(b)):
         x, y = a.get(k), b.get(k)
@@ -198,6 +210,7 @@ def fit(cfg: FitConfig, out: str | Path, progress: bool = True) -> dict[str, Any
     if rc.width is not None:
         ctc.check_output_steps(max(p.text.max_len for _, p in curriculum(cfg, data)), output_steps(model, rc.width))
     cfg = prepare_dir(cfg, out)
+    _check_same_model(out, model)
     schedule = WarmupCosine(t.learning_rate, t.warmup_steps, t.steps, t.final_lr_fraction)
     optimizer = keras.optimizers.Adam(schedule, clipnorm=t.clipnorm)
     state = checkpoint.restore(out / "checkpoints", model, optimizer) or {"step": 0, "best": None, "bad_evals": 0}

@@ -22,6 +22,9 @@ Width = TypeVar("Width")  # an int, or an array or tensor of per-sample widths
 #: 0% of them in inference mode (97% with batch statistics). 0.9 (PyTorch's 0.1) catches up in tens of steps.
 BN_MOMENTUM = 0.9
 
+#: separable 1-D convs (256 wide, kernel 5) in the default model's head
+HEAD_LAYERS = 2
+
 
 @dataclass(frozen=True)
 class ModelSpec:
@@ -95,7 +98,7 @@ def _separable(x: keras.KerasTensor, filters: int, kernel: tuple[int, int] = (3,
     return layers.ReLU()(layers.BatchNormalization(momentum=BN_MOMENTUM)(x))
 
 
-def _default(x: keras.KerasTensor, classes: int) -> keras.KerasTensor:
+def _trunk(x: keras.KerasTensor) -> keras.KerasTensor:
     """Measured on 2 CPU cores: a strided stem spares the full-resolution activations that dominate
     the step time, separable convs cut the rest, and batch norm skips the long "all blanks" phase.
     Kernels 5 wide after the first pooling give each output step a 57 px wide view, enough for a whole
@@ -106,8 +109,24 @@ def _default(x: keras.KerasTensor, classes: int) -> keras.KerasTensor:
     x = _separable(x, 128, (3, 5))
     x = layers.MaxPooling2D((2, 1))(_separable(x, 128, (3, 5)))
     x = layers.MaxPooling2D((2, 1))(_separable(x, 160, (3, 5)))
-    x = layers.Dense(128, activation="relu")(_to_sequence(x))
-    x = layers.Bidirectional(layers.GRU(128, return_sequences=True))(x)
+    return layers.Dense(128, activation="relu")(_to_sequence(x))
+
+
+def _default(x: keras.KerasTensor, classes: int) -> keras.KerasTensor:
+    """The trunk and HEAD_LAYERS separable 1-D convs along the width instead of a BiGRU: the recurrence took
+    a third of the step time on 2 cores, and in 5-minute A/B runs (batch 16, same data) the conv head reached
+    77.8% validation word accuracy where the BiGRU had 72.0% (three layers: 75.0%). Each output step sees
+    about 90 px."""
+    x = _trunk(x)
+    for _ in range(HEAD_LAYERS):
+        x = layers.SeparableConv1D(256, 5, padding="same", use_bias=False)(x)
+        x = layers.ReLU()(layers.BatchNormalization(momentum=BN_MOMENTUM)(x))
+    return layers.Dense(classes, name="logits")(x)
+
+
+def _bigru(x: keras.KerasTensor, classes: int) -> keras.KerasTensor:
+    """The default model until the seventh session: the same trunk, one BiGRU(128)."""
+    x = layers.Bidirectional(layers.GRU(128, return_sequences=True))(_trunk(x))
     return layers.Dense(classes, name="logits")(x)
 
 
@@ -115,7 +134,11 @@ MODELS: dict[str, ModelSpec] = {
     "default": ModelSpec(
         _default, height=32, width=128, min_height=16, width_factor=4,
         steps=lambda w: (w + 1) // 2 // 2,  # the strided stem rounds up
-        doc="strided stem, separable BN convs, one BiGRU(128): the fastest to accurate on a CPU",
+        doc="strided stem, separable BN convs, a separable 1-D conv head: the fastest to accurate on a CPU",
+    ),
+    "bigru": ModelSpec(
+        _bigru, height=32, width=128, min_height=16, width_factor=4, steps=lambda w: (w + 1) // 2 // 2,
+        doc="the default's conv trunk and one BiGRU(128) (the default until the seventh session)",
     ),
     "small": ModelSpec(
         _small, height=32, width=128, min_height=4, width_factor=4, steps=lambda w: w // 4,
