@@ -144,7 +144,7 @@ def parser() -> argparse.ArgumentParser:
     f.add_argument("--out", required=True, help="model dir")
     f.add_argument("--model", help="default, bigru, small, image_ocr or crnn")
     f.add_argument("--steps", type=int, help="training steps (default 20000)")
-    f.add_argument("--batch", type=int, help="batch size (default 32)")
+    f.add_argument("--batch", type=int, help="batch size (default 16)")
     f.add_argument("--lr", type=float, help="peak learning rate (default 3e-3)")
     f.add_argument("--seed", type=int, help="training seed (validation uses another)")
     f.add_argument("--eval-every", type=int)
