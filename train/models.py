@@ -112,6 +112,14 @@ def _trunk(x: keras.KerasTensor) -> keras.KerasTensor:
     return layers.Dense(128, activation="relu")(_to_sequence(x))
 
 
+def _trunk_steps(width: Width) -> Width:
+    return (width + 1) // 2 // 2  # the strided stem rounds up
+
+
+#: input size and output steps of the models built on `_trunk`: they are the trunk's
+_TRUNK_SIZE = {"height": 32, "width": 128, "min_height": 16, "width_factor": 4, "steps": _trunk_steps}
+
+
 def _default(x: keras.KerasTensor, classes: int) -> keras.KerasTensor:
     """The trunk and HEAD_LAYERS separable 1-D convs along the width instead of a BiGRU: the recurrence took
     a third of the step time on 2 cores, and in 5-minute A/B runs (batch 16, same data) the conv head reached
@@ -132,12 +140,11 @@ def _bigru(x: keras.KerasTensor, classes: int) -> keras.KerasTensor:
 
 MODELS: dict[str, ModelSpec] = {
     "default": ModelSpec(
-        _default, height=32, width=128, min_height=16, width_factor=4,
-        steps=lambda w: (w + 1) // 2 // 2,  # the strided stem rounds up
+        _default, **_TRUNK_SIZE,
         doc="strided stem, separable BN convs, a separable 1-D conv head: the fastest to accurate on a CPU",
     ),
     "bigru": ModelSpec(
-        _bigru, height=32, width=128, min_height=16, width_factor=4, steps=lambda w: (w + 1) // 2 // 2,
+        _bigru, **_TRUNK_SIZE,
         doc="the default's conv trunk and one BiGRU(128) (the default until the seventh session)",
     ),
     "small": ModelSpec(
