@@ -52,3 +52,28 @@ def test_user_errors():
         build_model("crnn", CLASSES, 16, 128)
     with pytest.raises(SynthError, match="no output steps"):
         build_model("default", CLASSES, 32, 2)
+
+
+@pytest.mark.parametrize("shape", [(4, 6, 10, 8), (4, 12, 8)])
+def test_fused_batch_norm_matches_keras(shape):
+    """Same outputs, gradients and moving statistics as Keras's batch norm, for images and sequences."""
+    import keras
+    import tensorflow as tf
+
+    from train.layers import BatchNormalization
+
+    x = tf.constant(np.random.default_rng(0).normal(2.0, 3.0, shape).astype(np.float32))
+    layers = [keras.layers.BatchNormalization(momentum=0.9), BatchNormalization(momentum=0.9)]
+    results = []
+    for layer in layers:
+        layer.build(shape)
+        layer.gamma.assign(np.linspace(0.5, 1.5, shape[-1]).astype(np.float32))
+        layer.beta.assign(np.linspace(-1.0, 1.0, shape[-1]).astype(np.float32))
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = layer(x, training=True)
+            loss = tf.reduce_sum(y * tf.range(y.shape[-1], dtype=tf.float32))
+        grads = tape.gradient(loss, [x, layer.gamma, layer.beta])
+        results.append([y, *grads, layer.moving_mean, layer.moving_variance, layer(x, training=False)])
+    for name, a, b in zip(["y", "dx", "dgamma", "dbeta", "mean", "var", "inference"], *results, strict=True):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-4, atol=1e-4, err_msg=name)

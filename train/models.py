@@ -14,6 +14,7 @@ import keras
 from keras import layers
 
 from synth.errors import SynthError
+from train.layers import BatchNormalization
 
 Width = TypeVar("Width")  # an int, or an array or tensor of per-sample widths
 
@@ -46,7 +47,7 @@ def _conv(
 ) -> keras.KerasTensor:
     x = layers.Conv2D(filters, kernel, padding=padding, use_bias=not batch_norm, kernel_initializer="he_normal")(x)
     if batch_norm:
-        x = layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
+        x = BatchNormalization(momentum=BN_MOMENTUM)(x)
     return layers.ReLU()(x)
 
 
@@ -95,7 +96,7 @@ def _small(x: keras.KerasTensor, classes: int) -> keras.KerasTensor:
 
 def _separable(x: keras.KerasTensor, filters: int, kernel: tuple[int, int] = (3, 3)) -> keras.KerasTensor:
     x = layers.SeparableConv2D(filters, kernel, padding="same", use_bias=False)(x)
-    return layers.ReLU()(layers.BatchNormalization(momentum=BN_MOMENTUM)(x))
+    return layers.ReLU()(BatchNormalization(momentum=BN_MOMENTUM)(x))
 
 
 def _trunk(x: keras.KerasTensor) -> keras.KerasTensor:
@@ -104,7 +105,7 @@ def _trunk(x: keras.KerasTensor) -> keras.KerasTensor:
     Kernels 5 wide after the first pooling give each output step a 57 px wide view, enough for a whole
     large letter, at almost no cost (the depthwise part is a small share of a separable conv)."""
     x = layers.Conv2D(32, 3, strides=2, padding="same", use_bias=False, kernel_initializer="he_normal")(x)
-    x = layers.ReLU()(layers.BatchNormalization(momentum=BN_MOMENTUM)(x))
+    x = layers.ReLU()(BatchNormalization(momentum=BN_MOMENTUM)(x))
     x = layers.MaxPooling2D((2, 2))(_separable(x, 64))
     x = _separable(x, 128, (3, 5))
     x = layers.MaxPooling2D((2, 1))(_separable(x, 128, (3, 5)))
@@ -128,7 +129,7 @@ def _default(x: keras.KerasTensor, classes: int) -> keras.KerasTensor:
     x = _trunk(x)
     for _ in range(HEAD_LAYERS):
         x = layers.SeparableConv1D(256, 5, padding="same", use_bias=False)(x)
-        x = layers.ReLU()(layers.BatchNormalization(momentum=BN_MOMENTUM)(x))
+        x = layers.ReLU()(BatchNormalization(momentum=BN_MOMENTUM)(x))
     return layers.Dense(classes, name="logits")(x)
 
 
