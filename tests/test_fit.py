@@ -109,9 +109,15 @@ def test_resume_refuses_a_model_name_built_differently_now(tmp_path, tiny_model)
     meta.update(parameters=meta["parameters"] + 1, version="0.1.0")
     (out / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
     checkpoints = sorted((out / "checkpoints").iterdir())
-    with pytest.raises(SynthError, match=r"'default' model of [\d,]+ parameters, started by synthocr 0\.1\.0"):
+    refused = r"'default' model of [\d,]+ parameters and \d+ layers, started by synthocr 0\.1\.0"
+    with pytest.raises(SynthError, match=refused):
         fit(FitConfig.load(out / "config.json"), out, progress=False)
     assert sorted((out / "checkpoints").iterdir()) == checkpoints
+    # same parameters, one layer more (a layer without weights, such as the input standardization)
+    meta.update(parameters=meta["parameters"] - 1, layers=meta["layers"] + ["Standardize"])
+    (out / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+    with pytest.raises(SynthError, match=r"and \d+ layers, started by"):
+        fit(FitConfig.load(out / "config.json"), out, progress=False)
 
 
 def test_a_run_cut_by_time_ends_at_its_final_rate(tmp_path, tiny_config, monkeypatch):

@@ -77,3 +77,14 @@ def test_fused_batch_norm_matches_keras(shape):
         results.append([y, *grads, layer.moving_mean, layer.moving_variance, layer(x, training=False)])
     for name, a, b in zip(["y", "dx", "dgamma", "dbeta", "mean", "var", "inference"], *results, strict=True):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-4, atol=1e-4, err_msg=name)
+
+
+def test_standardize_reads_faint_ink_as_it_reads_black_on_white():
+    from train.layers import Standardize
+
+    x = np.random.default_rng(1).random((2, 8, 16, 1)).astype(np.float32)
+    faint = 0.45 + 0.5 * x  # half the contrast, on grey paper
+    a, b = np.asarray(Standardize()(x)), np.asarray(Standardize()(faint))
+    np.testing.assert_allclose(a, b, atol=0.05)
+    np.testing.assert_allclose(a.mean(axis=(1, 2, 3)), 0.0, atol=1e-5)
+    np.testing.assert_allclose(a.std(axis=(1, 2, 3)), 1.0, atol=0.02)

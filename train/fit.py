@@ -170,16 +170,23 @@ def prepare_dir(cfg: FitConfig, out: Path) -> FitConfig:
     return cfg
 
 
+def _layers(model: keras.Model) -> list[str]:
+    return [type(layer).__name__ for layer in model.layers]
+
+
 def _check_same_model(out: Path, model: keras.Model) -> None:
-    """A run started under an older definition of its model name cannot take its checkpoint's weights."""
+    """A run started under an older definition of its model name cannot go on with this one's: its weights
+    would not fit, or (a layer without weights added) would silently meet another computation."""
     meta = out / "meta.json"
     if not meta.exists():
         return
     saved = json.loads(meta.read_text(encoding="utf-8"))
-    if saved.get("parameters") not in (None, model.count_params()):
-        raise SynthError(f"{out} holds a {saved['model']!r} model of {saved['parameters']:,} parameters, started by "
-                         f"synthocr {saved.get('version', '?')}; this version's {model.name!r} has "
-                         f"{model.count_params():,}: resume with that version, or use a new --out folder")
+    params, layers = saved.get("parameters"), saved.get("layers")  # older model dirs lack "layers"
+    if params not in (None, model.count_params()) or layers not in (None, _layers(model)):
+        raise SynthError(f"{out} holds a {saved['model']!r} model of {params:,} parameters and {len(layers or [])} "
+                         f"layers, started by synthocr {saved.get('version', '?')}; this version's {model.name!r} "
+                         f"has {model.count_params():,} and {len(model.layers)}: resume with that version, or use "
+                         "a new --out folder")
 
 
 def _diff(a: dict, b: dict, prefix: str = "") -> str:
@@ -220,7 +227,8 @@ def fit(cfg: FitConfig, out: str | Path, progress: bool = True) -> dict[str, Any
     meta = {
         "version": __version__, "model": t.model, "height": rc.height, "width": rc.width,
         "output_steps": output_steps(model, rc.width) if rc.width else None,
-        "parameters": model.count_params(), "train_fonts": fonts_lib.manifest(), "holdout_fonts": held,
+        "parameters": model.count_params(), "layers": _layers(model), "train_fonts": fonts_lib.manifest(),
+        "holdout_fonts": held,
     }
     alphabet.save(out / "alphabet.json")
     _write_json(out / "meta.json", {**meta, "step": step, "best": state["best"]})

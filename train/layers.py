@@ -33,3 +33,21 @@ class BatchNormalization(keras.layers.BatchNormalization):
         self.moving_mean.assign(self.moving_mean * self.momentum + mean * (1.0 - self.momentum))
         self.moving_variance.assign(self.moving_variance * self.momentum + variance * (1.0 - self.momentum))
         return tf.squeeze(y, 2) if rank == 3 else y
+
+
+@keras.saving.register_keras_serializable(package="synthocr")
+class Standardize(keras.layers.Layer):
+    """Each image shifted and scaled to zero mean and unit deviation, so that faint ink on grey paper reaches
+    the first conv at the contrast of black on white (low-contrast and thin-stroke samples were the 15-minute
+    model's weakest). `floor` bounds the gain on a blank image."""
+
+    def __init__(self, floor: float = 1e-3, **kwargs):
+        super().__init__(**kwargs)
+        self.floor = floor
+
+    def call(self, x):
+        mean, variance = tf.nn.moments(x, axes=[1, 2, 3], keepdims=True)
+        return (x - mean) * tf.math.rsqrt(variance + self.floor)
+
+    def get_config(self):
+        return {**super().get_config(), "floor": self.floor}

@@ -14,7 +14,7 @@ import keras
 from keras import layers
 
 from synth.errors import SynthError
-from train.layers import BatchNormalization
+from train.layers import BatchNormalization, Standardize
 
 Width = TypeVar("Width")  # an int, or an array or tensor of per-sample widths
 
@@ -122,11 +122,12 @@ _TRUNK_SIZE = {"height": 32, "width": 128, "min_height": 16, "width_factor": 4, 
 
 
 def _default(x: keras.KerasTensor, classes: int) -> keras.KerasTensor:
-    """The trunk and HEAD_LAYERS separable 1-D convs along the width instead of a BiGRU: the recurrence took
-    a third of the step time on 2 cores, and in 5-minute A/B runs (batch 16, same data) the conv head reached
-    77.8% validation word accuracy where the BiGRU had 72.0% (three layers: 75.0%). Each output step sees
-    about 90 px."""
-    x = _trunk(x)
+    """Standardized images, the trunk and HEAD_LAYERS separable 1-D convs along the width instead of a BiGRU:
+    the recurrence took a third of the step time on 2 cores, and in 5-minute A/B runs (batch 16, same data)
+    the conv head reached 77.8% validation word accuracy where the BiGRU had 72.0% (three layers: 75.0%).
+    Each output step sees about 90 px. Standardizing each image raised the 15-minute model from 86.0% to
+    88.2% on 2,000 fresh validation words (docs/benchmarks.md)."""
+    x = _trunk(Standardize()(x))
     for _ in range(HEAD_LAYERS):
         x = layers.SeparableConv1D(256, 5, padding="same", use_bias=False)(x)
         x = layers.ReLU()(BatchNormalization(momentum=BN_MOMENTUM)(x))
@@ -142,7 +143,7 @@ def _bigru(x: keras.KerasTensor, classes: int) -> keras.KerasTensor:
 MODELS: dict[str, ModelSpec] = {
     "default": ModelSpec(
         _default, **_TRUNK_SIZE,
-        doc="strided stem, separable BN convs, a separable 1-D conv head: the fastest to accurate on a CPU",
+        doc="standardized input, strided stem, separable BN convs, a 1-D conv head: the fastest to accurate on a CPU",
     ),
     "bigru": ModelSpec(
         _bigru, **_TRUNK_SIZE,
