@@ -70,22 +70,29 @@ class AtlasCache:
 
 def draw_line(atlas: GlyphAtlas, text: str, spacing: float, word_spacing: float = 0.0) -> tuple[np.ndarray, int]:
     """Coverage mask (uint8, 255 = ink) of `text` on one baseline, and the baseline's row in it. The mask spans
-    the atlas's line box at least, and more where glyphs reach beyond it (brackets, accents)."""
-    glyphs = [atlas.glyph(ch) for ch in text]
+    the atlas's line box at least, and more where glyphs reach beyond it (brackets, accents).
+
+    A glyph whose columns no earlier glyph reached is copied in; only overlapping ones take the maximum, which
+    costs numpy about three times as much on these small arrays."""
     pen = 0.0
     placed = []
-    for ch, (bmp, dx, dy, adv) in zip(text, glyphs, strict=True):
-        placed.append((bmp, int(round(pen)) + dx, dy))
+    x0, x1, y0, y1 = 0, 0, -atlas.ascent, atlas.descent
+    for ch in text:
+        bmp, dx, dy, adv = atlas.glyph(ch)
+        h, w = bmp.shape
+        if w:
+            x = int(round(pen)) + dx
+            placed.append((bmp, x, dy, h, w))
+            x0, x1, y0, y1 = min(x0, x), max(x1, x + w), min(y0, dy), max(y1, dy + h)
         pen += adv + spacing + (word_spacing if ch == " " else 0.0)
-    pen -= spacing
-    x0 = min([0] + [x for b, x, _ in placed if b.size])
-    x1 = max([math.ceil(pen)] + [x + b.shape[1] for b, x, _ in placed if b.size])
-    y0 = min([-atlas.ascent] + [y for b, _, y in placed if b.size])
-    y1 = max([atlas.descent] + [y + b.shape[0] for b, _, y in placed if b.size])
+    x1 = max(x1, math.ceil(pen - spacing))
     canvas = np.zeros((y1 - y0, max(x1 - x0, 1)), np.uint8)
-    for bmp, x, y in placed:
-        if bmp.size:
-            h, w = bmp.shape
-            region = canvas[y - y0 : y - y0 + h, x - x0 : x - x0 + w]
+    reached = x0  # columns left of this may hold ink
+    for bmp, x, y, h, w in placed:
+        region = canvas[y - y0 : y - y0 + h, x - x0 : x - x0 + w]
+        if x >= reached:
+            region[...] = bmp
+        else:
             np.maximum(region, bmp, out=region)
+        reached = max(reached, x + w)
     return canvas, -y0

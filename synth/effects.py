@@ -97,9 +97,12 @@ class Paper:
         kind = p["kind"]
         if kind == "gradient":
             t = np.deg2rad(p["angle"])
-            ys, xs = np.ogrid[0:h, 0:w]
-            ramp = (xs * np.cos(t) + ys * np.sin(t)) / max(h, w)
-            bg = p["paper"] - p["span"] * (ramp - ramp.min()).astype(np.float32)
+            xs, ys = np.arange(w) * np.cos(t), np.arange(h)[:, None] * np.sin(t)
+            m = max(h, w)
+            ramp = xs + ys
+            ramp /= m
+            ramp -= (xs.min() + ys.min()) / m  # ramp.min(), as rounding is monotonic: one pass less
+            bg = p["paper"] - p["span"] * ramp.astype(np.float32)
         elif kind == "texture":
             bg = p["paper"] + p["strength"] * field_window("texture", h, w, p["offset"])
         elif kind == "image":

@@ -12,6 +12,7 @@ import json
 import os
 import struct
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -198,7 +199,13 @@ class FontLibrary:
             self.fonts.append(FontInfo(str(path), path.stem, sha, entry["family"], entry["style"], covered, curly))
         cache.save()
         self.by_name = {f.name: f for f in self.fonts}
-        self._covering: dict[frozenset[str], tuple[int, ...]] = {}
+        # fonts as bits: one AND per character finds a text's fonts (random strings rarely repeat a set)
+        self._char_fonts: dict[str, int] = {}
+        for i, f in enumerate(self.fonts):
+            for c in f.covered:
+                self._char_fonts[c] = self._char_fonts.get(c, 0) | 1 << i
+        self._all_fonts = (1 << len(self.fonts)) - 1
+        self._covering: dict[int, tuple[int, ...]] = {}
         self._letter_boxes: dict[str, LetterBox] = {}
 
     def __len__(self) -> int:
@@ -240,21 +247,22 @@ class FontLibrary:
             box = self._letter_boxes[name] = LetterBox(ascent, descent, scale)
         return box
 
-    def covering(self, chars: frozenset[str]) -> tuple[int, ...]:
-        """Indices of the fonts that draw every one of `chars` (memoized: texts reuse few character sets)."""
-        idx = self._covering.get(chars)
+    def covering(self, chars: Iterable[str]) -> tuple[int, ...]:
+        """Indices of the fonts that draw every one of `chars`."""
+        bits = self._all_fonts
+        get = self._char_fonts.get
+        for c in chars:
+            bits &= get(c, 0)
+        idx = self._covering.get(bits)
         if idx is None:
-            if len(self._covering) > 65536:
-                self._covering.clear()
-            idx = self._covering[chars] = tuple(i for i, f in enumerate(self.fonts) if chars <= f.covered)
+            idx = self._covering[bits] = tuple(i for i in range(len(self.fonts)) if bits >> i & 1)
         return idx
 
     def candidates(self, text: str) -> tuple[int, ...]:
         """Fonts that can draw `text`; a clear error naming the characters and fonts tried if none can."""
-        chars = frozenset(text.replace(" ", ""))
-        idx = self.covering(chars)
+        idx = self.covering(text.replace(" ", ""))
         if not idx:
-            missing = "".join(sorted(c for c in chars if not any(c in f.covered for f in self.fonts)))
+            missing = "".join(sorted(c for c in set(text) - {" "} if not any(c in f.covered for f in self.fonts)))
             detail = (
                 f"no font draws {missing!r}"
                 if missing

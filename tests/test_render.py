@@ -8,6 +8,7 @@ import pytest
 from PIL import ImageFont
 
 from synth import EffectsConfig, Renderer, Spec, SynthError
+from synth.draw import draw_line
 from synth.sample import to_model_input
 
 
@@ -157,6 +158,28 @@ def test_glyphs_beyond_the_letter_box_are_drawn_whole(make_config, three_fonts):
         spec.geometry.update(angle=0.0, shear=0.0, perspective=None, margins=[0.05] * 4, x=0.5, y=0.5)
         ink = r.render_spec(spec) < 128
         assert ink.any() and not ink[0].any() and not ink[-1].any(), name  # nothing cut at the top or bottom
+
+
+@pytest.mark.parametrize("spacing", [-6.0, -1.0, 0.0, 3.0])
+def test_line_is_the_maximum_of_its_glyphs(make_config, three_fonts, spacing):
+    # glyphs on fresh columns are copied, overlapping ones take the maximum: the same as max over all of them
+    r = Renderer(make_config(effects=EffectsConfig.off()))
+    text = "Wave fjord, AVA. ijk"
+    for name in three_fonts:
+        atlas = r.atlases.get(r.fonts.get(name).path, 24, r.fonts.letter_box(name))
+        line, baseline = draw_line(atlas, text, spacing, word_spacing=2.0)
+        placed, pen = [], 0.0
+        for ch in text:
+            bmp, dx, dy, adv = atlas.glyph(ch)
+            if bmp.size:
+                placed.append((bmp, round(pen) + dx, baseline + dy))
+            pen += adv + spacing + (2.0 if ch == " " else 0.0)
+        left = min(0, *(x for _, x, _ in placed))
+        ref = np.zeros((line.shape[0], line.shape[1] + 64), np.uint8)
+        for bmp, x, y in placed:
+            region = ref[y : y + bmp.shape[0], x - left : x - left + bmp.shape[1]]
+            np.maximum(region, bmp, out=region)
+        assert np.array_equal(line, ref[:, : line.shape[1]]) and not ref[:, line.shape[1] :].any(), name
 
 
 def test_spec_override_text(clean):
