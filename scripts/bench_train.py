@@ -1,7 +1,8 @@
 """Training benchmarks on this machine, side by side in one run.
 
 1. Stream cost: the same model and step fed by the synthetic stream vs by in-memory batches (interleaved
-   rounds, each stream round against the memory round just before it; the median must be under 5%).
+   rounds in alternating order, each stream round against the memory round beside it; the median must be
+   under 5%).
 2. Time to accuracy: wall minutes until validation word accuracy >= 90% on words rendered in the shipped
    fonts, per model, each within a time budget (`max_minutes`, so the learning rate's cosine ends with it;
    steps = 1.25 x budget x the model's fastest measured steps/s, so that time, not steps, ends the run).
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import statistics
 import tempfile
 import time
@@ -54,8 +56,10 @@ def stream_cost(model_name: str, batch: int, steps: int, rounds: int) -> dict:
     for _ in range(3):  # the workers' start-up is not training time
         next(it)
     rates: dict[str, list[float]] = {"memory": [], "stream": []}
-    for _ in range(rounds):
-        for mode in ("memory", "stream"):
+    for r in range(rounds):
+        # memory then stream, then stream then memory: a drift in the machine's speed (tens of percent over a
+        # minute) falls on both sides of the pairs alike
+        for mode in ("memory", "stream") if r % 2 == 0 else ("stream", "memory"):
             t0 = time.perf_counter()
             for i in range(steps):
                 b = memory[i % len(memory)] if mode == "memory" else next(it)
@@ -63,11 +67,19 @@ def stream_cost(model_name: str, batch: int, steps: int, rounds: int) -> dict:
             float(loss)
             rates[mode].append(steps * batch / (time.perf_counter() - t0))
     mem, st = statistics.median(rates["memory"]), statistics.median(rates["stream"])
-    # each round's stream against the memory run just before it: the machine's speed drifts by tens of
-    # percent over a minute, far more than the cost measured, so only neighbours are compared
+    # each round's stream against the memory run beside it: the machine's speed drifts by tens of percent
+    # over a minute, far more than the cost measured, so only neighbours are compared
     paired = sorted(1 - s / m for m, s in zip(rates["memory"], rates["stream"], strict=True))
     return {"model": model_name, "memory_samples_per_s": mem, "stream_samples_per_s": st,
-            "stream_cost": statistics.median(paired), "paired_costs": paired, "rounds": rates}
+            "stream_cost": statistics.median(paired), "interval_90": median_interval(paired), "paired_costs": paired,
+            "rounds": rates}
+
+
+def median_interval(xs: list[float], draws: int = 2000) -> tuple[float, float]:
+    """A 90% bootstrap interval of the median: how far the verdict could move on another run."""
+    rng = random.Random(0)
+    meds = sorted(statistics.median(rng.choices(xs, k=len(xs))) for _ in range(draws))
+    return meds[int(0.05 * draws)], meds[int(0.95 * draws) - 1]
 
 
 def steps_in(model_name: str, minutes: float, batch: int) -> int:
@@ -138,7 +150,8 @@ def main() -> None:
     p.add_argument("--target", type=float, default=0.9)
     p.add_argument("--batch", type=int, default=TrainConfig().batch_size)
     p.add_argument("--cost-steps", type=int, default=100)
-    p.add_argument("--rounds", type=int, default=7)
+    p.add_argument("--rounds", type=int, default=21,
+                   help="paired rounds; round to round the costs spread over about 20 points on this machine")
     p.add_argument("--seed", type=int, default=0, help="training seed: weights, data order, validation words")
     p.add_argument("--skip-tta", action="store_true")
     p.add_argument("--work", help="folder for the trained models (default: a temp dir)")
@@ -153,6 +166,7 @@ def main() -> None:
         spread = ", ".join(f"{100 * x:.1f}" for x in c["paired_costs"])
         print(f"{m}: in-memory {c['memory_samples_per_s']:.1f}, stream {c['stream_samples_per_s']:.1f} (medians); "
               f"cost, median of {a.rounds} paired rounds: {100 * c['stream_cost']:.1f}%  [{verdict} target < 5%] "
+              f"(90% interval {100 * c['interval_90'][0]:.1f} to {100 * c['interval_90'][1]:.1f}) "
               f"(rounds, sorted: {spread})")
     if a.skip_tta:
         return
