@@ -48,6 +48,9 @@ class FontConfig:
     include: list[str] = field(default_factory=list)
     #: fonts whose file stem is in this list are never used (held out)
     exclude: list[str] = field(default_factory=list)
+    #: relative sampling weights by file stem, others 1: more samples of the faces a model reads worst (see the
+    #: per-font table of `train robust`). A weight for an excluded font is ignored (held-out fonts stay out)
+    weights: dict[str, float] = field(default_factory=dict)
     #: font size range as a fraction of the output height (the size of a font whose capitals are 0.7 em tall)
     size: tuple[float, float] = (0.55, 0.8)
     #: draw each font at the size that gives its capitals the same height, not its em (a script whose capitals

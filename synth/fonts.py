@@ -21,6 +21,7 @@ from PIL import ImageFont
 
 from synth.config import FontConfig
 from synth.errors import SynthError
+from synth.rng import cumulative, pick
 
 BUNDLED_DIR = Path(__file__).resolve().parent.parent / "fonts"
 FONT_EXTS = {".ttf", ".otf", ".ttc"}
@@ -206,7 +207,30 @@ class FontLibrary:
                 self._char_fonts[c] = self._char_fonts.get(c, 0) | 1 << i
         self._all_fonts = (1 << len(self.fonts)) - 1
         self._covering: dict[int, tuple[int, ...]] = {}
+        self.weights = self._weights(cfg)
+        self._cumulative: dict[tuple[int, ...], list[float]] = {}
         self._letter_boxes: dict[str, LetterBox] = {}
+
+    def _weights(self, cfg: FontConfig) -> list[float] | None:
+        """Each font's sampling weight, or None when all are equal (the plain uniform draw)."""
+        unknown = sorted(set(cfg.weights) - set(self.by_name) - set(cfg.exclude))
+        if unknown:
+            raise SynthError(f"fonts.weights names fonts not in the library: {unknown}; use file stems from "
+                             f"`synth fonts`: {[f.name for f in self.fonts]}")
+        bad = {k: w for k, w in cfg.weights.items() if not (isinstance(w, int | float) and 0 < w < float("inf"))}
+        if bad:
+            raise SynthError(f"fonts.weights {bad}: each weight must be a positive number")
+        weights = [float(cfg.weights.get(f.name, 1.0)) for f in self.fonts]
+        return None if len(set(weights)) <= 1 else weights
+
+    def choose(self, candidates: tuple[int, ...], u: float) -> int:
+        """The font (index) that the uniform `u` picks among `candidates`, by `fonts.weights`."""
+        if self.weights is None:
+            return candidates[min(int(u * len(candidates)), len(candidates) - 1)]
+        cum = self._cumulative.get(candidates)
+        if cum is None:
+            cum = self._cumulative[candidates] = cumulative([self.weights[i] for i in candidates])
+        return candidates[pick(cum, u)]
 
     def __len__(self) -> int:
         return len(self.fonts)

@@ -80,7 +80,7 @@ class Renderer:
         rng = self.draws.start(seed, index)  # a function of (seed, index) only: workers and order do not matter
         text, source = self.text.sample(rng)
         candidates = self.fonts.candidates(text)
-        font = self.fonts.fonts[candidates[rng.integers(0, len(candidates))]].name
+        font = self.fonts.fonts[self.fonts.choose(candidates, rng.random())].name
         size = rng.integers(self.px_range[0], self.px_range[1] + 1)
         spacing = rng.uniform(*self.config.fonts.spacing) * size
         geometry = sample_geometry(rng, self.config.effects, self.config.render)

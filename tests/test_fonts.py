@@ -1,3 +1,4 @@
+import collections
 import hashlib
 import json
 import os
@@ -186,3 +187,29 @@ def test_made_fonts_are_reproducible(font_dir, tmp_path, subset_font):
     again = subset_font(tmp_path / "again.ttf")
     assert again.read_bytes() == (font_dir / "NoQDigits.ttf").read_bytes()
     assert os.path.getsize(again) < os.path.getsize(BUNDLED_DIR / "liberation" / "LiberationSans-Regular.ttf")
+
+
+def test_font_weights_shift_the_draw(make_config, three_fonts):
+    cfg = make_config()
+    r = Renderer(cfg)
+    plain = collections.Counter(r.sample_spec(0, i).font for i in range(3000))
+    cfg.fonts.weights = {three_fonts[0]: 4.0}
+    r = Renderer(cfg)
+    weighted = collections.Counter(r.sample_spec(0, i).font for i in range(3000))
+    assert all(abs(n / 3000 - 1 / 3) < 0.04 for n in plain.values()), plain
+    assert abs(weighted[three_fonts[0]] / 3000 - 4 / 6) < 0.04, weighted  # 4 of 4 + 1 + 1
+    assert r.sample_spec(0, 5).font == r.sample_spec(0, 5).font  # still a function of (seed, index)
+
+
+def test_font_weights_are_checked(make_config, three_fonts):
+    cfg = make_config()
+    cfg.fonts.weights = {"NoSuchFont": 2.0}
+    with pytest.raises(SynthError, match="NoSuchFont.*synth fonts"):
+        Renderer(cfg)
+    cfg.fonts.weights = {three_fonts[1]: 0.0}
+    with pytest.raises(SynthError, match="positive"):
+        Renderer(cfg)
+    cfg.fonts.weights = {three_fonts[1]: 3.0}
+    cfg.fonts.exclude = [three_fonts[1]]  # a held-out font keeps its weight in the config, and stays out
+    r = Renderer(cfg)
+    assert three_fonts[1] not in {r.sample_spec(0, i).font for i in range(200)}
