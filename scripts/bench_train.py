@@ -99,19 +99,23 @@ def fresh_accuracy(model_dir: Path, count: int) -> float:
     used: the 500 validation words read within the budget pick the model, so they flatter it a little, and
     one standard error on them is 1.4 points near 90%."""
     rec = load(model_dir)
-    renderer = synth.Renderer(rec.config.data)
+    data = rec.config.data
+    data.fonts.weights = {}  # scored on all fonts evenly, as validation is
+    renderer = synth.Renderer(data)
     samples = [renderer.render(FRESH_SEED, i) for i in range(count)]
     preds = rec.predict([img for img, _ in samples], batch_size=64)
     return sum(p.text == spec.text for p, (_, spec) in zip(preds, samples, strict=True)) / count
 
 
-def time_to_accuracy(model_name: str, minutes: float, target: float, work: Path, batch: int, seed: int) -> dict:
+def time_to_accuracy(model_name: str, minutes: float, target: float, work: Path, batch: int, seed: int,
+                     font_weights: dict[str, float]) -> dict:
     spec = model_spec(model_name)
     steps = steps_in(model_name, minutes, batch)
     # evaluated every 8,000 samples: 250 steps at batch 32, 500 at 16
     train = TrainConfig(model=model_name, steps=steps, batch_size=batch, eval_every=8000 // batch, val_count=500,
                         patience=0, checkpoint_every=10**6, max_minutes=minutes, seed=seed)
     cfg = FitConfig(data=words_config(spec.height, spec.width), train=train)
+    cfg.data.fonts.weights = font_weights
     out = work / model_name
     t0 = time.perf_counter()
     result = fit(cfg, out, progress=False)
@@ -153,6 +157,7 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=21,
                    help="paired rounds; round to round the costs spread over about 20 points on this machine")
     p.add_argument("--seed", type=int, default=0, help="training seed: weights, data order, validation words")
+    p.add_argument("--font-weights", help="JSON file of training font weights (fonts.weights); validation stays even")
     p.add_argument("--skip-tta", action="store_true")
     p.add_argument("--work", help="folder for the trained models (default: a temp dir)")
     a = p.parse_args()
@@ -172,8 +177,9 @@ def main() -> None:
         return
     print(f"== time to {a.target:.0%} validation word accuracy (budget {a.minutes} min each)")
     results = []
+    weights = json.loads(Path(a.font_weights).read_text()) if a.font_weights else {}
     for m in models:
-        r = time_to_accuracy(m, a.minutes, a.target, work, a.batch, a.seed)
+        r = time_to_accuracy(m, a.minutes, a.target, work, a.batch, a.seed, weights)
         results.append(r)
         when = f"{r['minutes_to_target']:.1f} min" if r["minutes_to_target"] is not None else "not reached"
         print(f"{m}: {when}; best {r['best_word_accuracy']:.3f} after {r['steps']} of {r['planned_steps']} steps "

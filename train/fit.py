@@ -7,6 +7,7 @@ run continues exactly where the killed one stopped, and no dataset is ever store
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import math
 import os
@@ -117,7 +118,8 @@ class Validator:
             from synth.dataset import read
 
             ds = read(t.val_dir, data.render.height, data.render.width, alphabet, batch_size=64, encode="keep")
-        else:
+        else:  # fonts drawn evenly: `fonts.weights` shifts what training sees, not what it is scored on
+            data = dataclasses.replace(data, fonts=dataclasses.replace(data.fonts, weights={}))
             ds = stream(data, seed=t.seed + VAL_SEED_OFFSET, batch_size=64, count=t.val_count, workers=t.workers)
         self.batches = [(b["image"], b["width"], b["text"]) for b in numpy_batches(ds)]
         self.recognizer = Recognizer(model, alphabet, data.render.height, data.render.width)
