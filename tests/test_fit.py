@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import json
 import os
 import shutil
@@ -214,3 +215,16 @@ def test_resume_after_kill(tmp_path):
     third = history(out)[len(before) + len(after):]
     assert [h["step"] for h in third if "loss" in h] == [more]
     assert [h["step"] for h in third if "val" in h] == [more]
+
+
+def test_validation_draws_fonts_evenly_whatever_the_weights(make_config, three_fonts):
+    from train.fit import validation_data
+
+    data = make_config()
+    data.fonts.weights = {three_fonts[0]: 50.0}
+    counts = collections.Counter(Renderer(data).sample_spec(0, i).font for i in range(900))
+    assert counts[three_fonts[0]] > 800  # training sees the weighted font almost only
+    val = Renderer(validation_data(data))
+    counts = collections.Counter(val.sample_spec(0, i).font for i in range(900))
+    assert all(250 < counts[f] < 350 for f in three_fonts), counts
+    assert data.fonts.weights == {three_fonts[0]: 50.0}  # the training config is left as it was

@@ -109,6 +109,12 @@ def make_train_step(model: keras.Model, optimizer: keras.optimizers.Optimizer):
     return train_step
 
 
+def validation_data(data: SynthConfig) -> SynthConfig:
+    """The data config validation renders: fonts drawn evenly, as `fonts.weights` shifts what training sees,
+    not what the model is scored on."""
+    return dataclasses.replace(data, fonts=dataclasses.replace(data.fonts, weights={}))
+
+
 class Validator:
     """A fixed validation set held in memory (rendered from a seed training never uses, or real images)."""
 
@@ -118,9 +124,9 @@ class Validator:
             from synth.dataset import read
 
             ds = read(t.val_dir, data.render.height, data.render.width, alphabet, batch_size=64, encode="keep")
-        else:  # fonts drawn evenly: `fonts.weights` shifts what training sees, not what it is scored on
-            data = dataclasses.replace(data, fonts=dataclasses.replace(data.fonts, weights={}))
-            ds = stream(data, seed=t.seed + VAL_SEED_OFFSET, batch_size=64, count=t.val_count, workers=t.workers)
+        else:
+            ds = stream(validation_data(data), seed=t.seed + VAL_SEED_OFFSET, batch_size=64, count=t.val_count,
+                        workers=t.workers)
         self.batches = [(b["image"], b["width"], b["text"]) for b in numpy_batches(ds)]
         self.recognizer = Recognizer(model, alphabet, data.render.height, data.render.width)
 
