@@ -29,7 +29,7 @@ import tensorflow as tf
 import synth
 from synth.config import SynthConfig
 from train.config import VAL_SEED_OFFSET, FitConfig, TrainConfig
-from train.fit import fit, make_train_step
+from train.fit import fit, make_train_step, validation_data
 from train.models import build_model, model_spec
 from train.recognizer import load
 
@@ -99,9 +99,7 @@ def fresh_accuracy(model_dir: Path, count: int) -> float:
     used: the 500 validation words read within the budget pick the model, so they flatter it a little, and
     one standard error on them is 1.4 points near 90%."""
     rec = load(model_dir)
-    data = rec.config.data
-    data.fonts.weights = {}  # scored on all fonts evenly, as validation is
-    renderer = synth.Renderer(data)
+    renderer = synth.Renderer(validation_data(rec.config.data))  # fonts drawn evenly, as validation does
     samples = [renderer.render(FRESH_SEED, i) for i in range(count)]
     preds = rec.predict([img for img, _ in samples], batch_size=64)
     return sum(p.text == spec.text for p, (_, spec) in zip(preds, samples, strict=True)) / count

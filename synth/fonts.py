@@ -211,8 +211,8 @@ class FontLibrary:
         self._cumulative: dict[tuple[int, ...], list[float]] = {}
         self._letter_boxes: dict[str, LetterBox] = {}
 
-    def _weights(self, cfg: FontConfig) -> list[float] | None:
-        """Each font's sampling weight, or None when all are equal (the plain uniform draw)."""
+    def _weights(self, cfg: FontConfig) -> list[float]:
+        """Each font's sampling weight (1 unless named)."""
         unknown = sorted(set(cfg.weights) - set(self.by_name) - set(cfg.exclude))
         if unknown:
             raise SynthError(f"fonts.weights names fonts not in the library: {unknown}; use file stems from "
@@ -220,13 +220,11 @@ class FontLibrary:
         bad = {k: w for k, w in cfg.weights.items() if not (isinstance(w, int | float) and 0 < w < float("inf"))}
         if bad:
             raise SynthError(f"fonts.weights {bad}: each weight must be a positive number")
-        weights = [float(cfg.weights.get(f.name, 1.0)) for f in self.fonts]
-        return None if len(set(weights)) <= 1 else weights
+        return [float(cfg.weights.get(f.name, 1.0)) for f in self.fonts]
 
     def choose(self, candidates: tuple[int, ...], u: float) -> int:
-        """The font (index) that the uniform `u` picks among `candidates`, by `fonts.weights`."""
-        if self.weights is None:
-            return candidates[min(int(u * len(candidates)), len(candidates) - 1)]
+        """The font (index) that the uniform `u` picks among `candidates`, by `fonts.weights`. With equal
+        weights this is `Draws.integers`'s pick, so unweighted samples keep their fonts."""
         cum = self._cumulative.get(candidates)
         if cum is None:
             cum = self._cumulative[candidates] = cumulative([self.weights[i] for i in candidates])
