@@ -252,21 +252,26 @@ class Stream:
     """
 
     def __init__(self, config, batch_size: int, workers: int):
+        from synth.batch import message_size
         from synth.streaming import stream
 
+        # twice what an idle stream can hold: 3 messages per worker in flight, and about 3 more in tf.data's
+        # generator, parallel map and prefetch (taking only 64 batches, a run with 12 batches to a message
+        # metered some of them, and one slice read 47,000 img/s)
+        self.skip = 2 * (3 * workers + 3) * message_size(config, batch_size) // batch_size
         t0 = time.perf_counter()
         self.it = iter(stream(config, seed=0, batch_size=batch_size, workers=workers))
         self.consumed = int(next(self.it)["image"].shape[0])
         self.startup_seconds = time.perf_counter() - t0
         self.memory = [{"images": self.consumed, **memory_snapshot()}]
 
-    def take(self, samples: int, memory_every: int = 0, quiet: bool = True, skip_batches: int = 64) -> dict:
+    def take(self, samples: int, memory_every: int = 0, quiet: bool = True) -> dict:
         """Meter the next `samples` images (whole batches); read memory every `memory_every` batches.
 
-        The first `skip_batches` are consumed unmetered: while the stream sat idle its buffers filled (3 messages
-        of 3 batches per worker in the pipes, and tf.data's prefetch), and those batches would come for free.
+        The first `self.skip` batches are consumed unmetered: while the stream sat idle its buffers filled, and
+        those batches would come for free.
         """
-        for _ in range(skip_batches):
+        for _ in range(self.skip):
             self.consumed += int(next(self.it)["image"].shape[0])
         meter, seen, k = Meter(), 0, 0
         marks = []

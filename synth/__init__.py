@@ -1,4 +1,4 @@
-"""synth: labelled text images from fonts, as a tf.data stream or a dataset on disk.
+"""synth: labelled text images from fonts, as a tf.data stream, numpy batches or a dataset on disk.
 
 TensorFlow is imported only by `stream` and `read` (lazily), so rendering alone stays light.
 """
@@ -6,6 +6,7 @@ TensorFlow is imported only by `stream` and `read` (lazily), so rendering alone 
 from typing import Any
 
 from synth.alphabet import Alphabet
+from synth.batch import batches
 from synth.config import EffectsConfig, FontConfig, RenderConfig, SynthConfig, TextConfig
 from synth.dataset import write
 from synth.errors import SynthError
@@ -15,7 +16,7 @@ from synth.version import __version__
 
 __all__ = [
     "Alphabet", "EffectsConfig", "FontConfig", "FontLibrary", "RenderConfig", "Renderer", "Spec", "SynthConfig",
-    "SynthError", "TextConfig", "__version__", "read", "stream", "write",
+    "SynthError", "TextConfig", "__version__", "batches", "read", "stream", "write",
 ]
 
 

@@ -5,25 +5,15 @@ Both yield the same element structure (see `element_spec`), so training and eval
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 import tensorflow as tf
 
-from synth.batch import render_range, run_ordered
+from synth.batch import message_size, render_messages
 from synth.config import SynthConfig
-from synth.errors import SynthError
 from synth.malloc import reuse_large_buffers
-from synth.sample import Renderer
-
-#: rendering granularity of an unbatched stream: big enough to amortize inter-process transfer
-CHUNK = 64
-#: image bytes per message from the render workers for a batched fixed-width stream, split into batches
-#: by `rebatch`: each element through `from_generator` costs the main process about 0.5 ms whatever its
-#: size. Kept under the 1 MiB result pipes (`synth.batch._widen`), or a worker would stall in send()
-MESSAGE_BYTES = 768 << 10
 
 KEYS = ("image", "width", "label", "label_length", "text", "font")
 
@@ -82,26 +72,18 @@ def stream(config: SynthConfig | None = None, seed: int = 0, batch_size: int | N
 
     `nice` (0-19) lowers the render workers' priority: a training step that shares the cores then keeps them,
     and the workers render in the moments its threads wait (the prefetch buffer covers the gaps).
+    `synth.batch.batches` gives the same batches as numpy arrays, without tf.data's threads (train fit's feed).
     """
     config = config or SynthConfig()
-    Renderer(config)  # a bad config fails here, with its own message, not as a TensorFlow error mid-iteration
-    if not 0 <= nice <= 19:
-        raise SynthError(f"nice={nice}: a worker may only lower its priority; use 0 (normal) to 19 (lowest)")
     rc = config.render
-    n = batch_size or CHUNK
-    if batch_size and rc.width is not None:  # (a variable width pads each batch to its own widest image)
-        n = batch_size * max(1, MESSAGE_BYTES // (batch_size * rc.height * rc.width))
-
-    def tasks() -> Iterator[tuple[int, int, int]]:
-        stops = itertools.count(start, n) if count is None else range(start, start + count, n)
-        end = None if count is None else start + count
-        for s in stops:
-            yield seed, s, n if end is None else min(n, end - s)
+    n = message_size(config, batch_size)
 
     def batches() -> Iterator[dict[str, Any]]:
-        return run_ordered(config, render_range, tasks(), workers, nice=nice)
+        return render_messages(config, seed, n, start, count, workers, nice)
 
-    return as_dataset(batches, rc.height, rc.width, config.text.max_len, batch_size, rebatch=n != (batch_size or CHUNK))
+    batches()  # a bad config or nice fails here, with its own message, not as a TensorFlow error mid-iteration
+    return as_dataset(batches, rc.height, rc.width, config.text.max_len, batch_size,
+                      rebatch=batch_size is not None and n != batch_size)
 
 
 def numpy_batches(ds: tf.data.Dataset) -> Iterator[dict[str, np.ndarray]]:

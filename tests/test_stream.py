@@ -9,8 +9,8 @@ import pytest
 import synth
 from synth import Renderer
 from synth.alphabet import PAD
-from synth.batch import _main_module_hidden
-from synth.streaming import MESSAGE_BYTES, numpy_batches
+from synth.batch import MESSAGE_BYTES, _main_module_hidden
+from synth.streaming import numpy_batches
 
 SEED = 11
 
