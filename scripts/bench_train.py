@@ -1,8 +1,8 @@
 """Training benchmarks on this machine, side by side in one run.
 
-1. Stream cost: the same model and step fed by the synthetic stream vs by in-memory batches (interleaved
-   rounds in alternating order, each stream round against the memory round beside it; the median must be
-   under 5%).
+1. Stream cost: the same model and step fed by the synthetic stream (`synth.batches`, as train fit feeds it)
+   vs by in-memory batches (interleaved rounds in alternating order, each stream round against the memory
+   round beside it; the median must be under 5%); the tf.data `synth.stream` is measured beside them.
 2. Time to accuracy: wall minutes until validation word accuracy >= 90% on words rendered in the shipped
    fonts, per model, each within a time budget (`max_minutes`, so the learning rate's cosine ends with it;
    steps = 1.25 x budget x the model's fastest measured steps/s, so that time, not steps, ends the run).
@@ -16,7 +16,9 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
+import os
 import random
 import statistics
 import tempfile
@@ -25,8 +27,10 @@ from pathlib import Path
 
 import keras
 import tensorflow as tf
+from bench_render import machine
 
 import synth
+from synth.batch import message_size
 from synth.config import SynthConfig
 from train.config import VAL_SEED_OFFSET, FitConfig, TrainConfig
 from train.fit import fit, make_train_step, validation_data
@@ -41,38 +45,65 @@ def words_config(height: int, width: int) -> SynthConfig:
     return cfg
 
 
-def stream_cost(model_name: str, batch: int, steps: int, rounds: int) -> dict:
+def drain_batches(cfg: SynthConfig, batch: int) -> int:
+    """Batches taken untimed before each stream round: twice what a stream holds after waiting through another
+    round (its worker's window of 3 messages; about 3 more in tf.data's generator, parallel map and prefetch).
+    Taken into the round, they made the stream look cheaper than it is: the worker had rendered them in the
+    other round's time."""
+    return 2 * (3 + 3) * message_size(cfg, batch) // batch
+
+
+#: long enough for the worker to fill its window after a stream round
+REFILL_SECONDS = 1.0
+
+
+def stream_cost(model_name: str, batch: int, steps: int, rounds: int, tfdata: bool = False) -> dict:
+    """Samples/s of one compiled step fed from memory (uint8 tensors), from `synth.batches` as train fit feeds
+    it, and (`tfdata`) from the tf.data `synth.stream`, in paired rounds; cost = 1 - stream / memory."""
     spec = model_spec(model_name)
     cfg = words_config(spec.height, spec.width)
     alphabet = synth.Alphabet(cfg.alphabet)
     model = build_model(model_name, alphabet.size, spec.height, spec.width)
     step_fn = make_train_step(model, keras.optimizers.Adam(1e-4))
     keys = ("image", "label", "label_length", "width")
-    memory = [{k: b[k] for k in keys} for b in synth.stream(cfg, seed=1, batch_size=batch, count=batch * 8,
-                                                          workers=1)]
-    it = iter(synth.stream(cfg, seed=2, batch_size=batch, workers=1, nice=19))  # as train.fit does
-    for b in memory[:2]:  # trace
-        step_fn(*(b[k] for k in keys))
-    for _ in range(3):  # the workers' start-up is not training time
-        next(it)
-    rates: dict[str, list[float]] = {"memory": [], "stream": []}
+    memory = [tuple(tf.constant(b[k]) for k in keys)
+              for b in synth.batches(cfg, seed=1, batch_size=batch, count=batch * 8, workers=1)]
+    feeds = {"memory": itertools.cycle(memory),
+             "stream": (tuple(b[k] for k in keys) for b in synth.batches(cfg, seed=2, batch_size=batch, workers=1,
+                                                                         nice=19))}  # as train.fit does
+    if tfdata:
+        feeds["tf.data"] = (tuple(b[k] for k in keys) for b in synth.stream(cfg, seed=3, batch_size=batch, workers=1,
+                                                                           nice=19))
+    for feed in feeds.values():
+        for _ in range(3):  # traces, and the workers' start-up, are not training time
+            step_fn(*next(feed))
+    rates: dict[str, list[float]] = {k: [] for k in feeds}
+    drain = drain_batches(cfg, batch)
     for r in range(rounds):
-        # memory then stream, then stream then memory: a drift in the machine's speed (tens of percent over a
-        # minute) falls on both sides of the pairs alike
-        for mode in ("memory", "stream") if r % 2 == 0 else ("stream", "memory"):
+        # forwards, then backwards: a drift in the machine's speed (tens of percent over a minute) falls on both
+        # sides of the pairs alike
+        for mode in list(feeds) if r % 2 == 0 else list(feeds)[::-1]:
+            feed = feeds[mode]
+            if mode != "memory":  # what the stream's buffers took in while it waited would come for free
+                for _ in range(drain):
+                    next(feed)
             t0 = time.perf_counter()
-            for i in range(steps):
-                b = memory[i % len(memory)] if mode == "memory" else next(it)
-                loss, _ = step_fn(*(b[k] for k in keys))
+            for _ in range(steps):
+                loss, _ = step_fn(*next(feed))
             float(loss)
             rates[mode].append(steps * batch / (time.perf_counter() - t0))
-    mem, st = statistics.median(rates["memory"]), statistics.median(rates["stream"])
-    # each round's stream against the memory run beside it: the machine's speed drifts by tens of percent
-    # over a minute, far more than the cost measured, so only neighbours are compared
-    paired = sorted(1 - s / m for m, s in zip(rates["memory"], rates["stream"], strict=True))
-    return {"model": model_name, "memory_samples_per_s": mem, "stream_samples_per_s": st,
-            "stream_cost": statistics.median(paired), "interval_90": median_interval(paired), "paired_costs": paired,
-            "rounds": rates}
+            if mode != "memory":  # the worker refills its window now, not in the next round's time
+                time.sleep(REFILL_SECONDS)
+    out = {"model": model_name, "rounds": rates, "memory_samples_per_s": statistics.median(rates["memory"])}
+    for mode in feeds:
+        if mode == "memory":
+            continue
+        # each round's stream against the memory run beside it: the machine's speed drifts by tens of percent
+        # over a minute, far more than the cost measured, so only neighbours are compared
+        paired = sorted(1 - s / m for m, s in zip(rates["memory"], rates[mode], strict=True))
+        out[mode] = {"samples_per_s": statistics.median(rates[mode]), "cost": statistics.median(paired),
+                     "interval_90": median_interval(paired), "paired_costs": paired}
+    return out
 
 
 def median_interval(xs: list[float], draws: int = 2000) -> tuple[float, float]:
@@ -106,12 +137,12 @@ def fresh_accuracy(model_dir: Path, count: int) -> float:
 
 
 def time_to_accuracy(model_name: str, minutes: float, target: float, work: Path, batch: int, seed: int,
-                     font_weights: dict[str, float]) -> dict:
+                     font_weights: dict[str, float], ema: float) -> dict:
     spec = model_spec(model_name)
     steps = steps_in(model_name, minutes, batch)
     # evaluated every 8,000 samples: 250 steps at batch 32, 500 at 16
     train = TrainConfig(model=model_name, steps=steps, batch_size=batch, eval_every=8000 // batch, val_count=500,
-                        patience=0, checkpoint_every=10**6, max_minutes=minutes, seed=seed)
+                        patience=0, checkpoint_every=10**6, max_minutes=minutes, seed=seed, ema=ema)
     cfg = FitConfig(data=words_config(spec.height, spec.width), train=train)
     cfg.data.fonts.weights = font_weights
     out = work / model_name
@@ -156,28 +187,34 @@ def main() -> None:
                    help="paired rounds; round to round the costs spread over about 20 points on this machine")
     p.add_argument("--seed", type=int, default=0, help="training seed: weights, data order, validation words")
     p.add_argument("--font-weights", help="JSON file of training font weights (fonts.weights); validation stays even")
+    p.add_argument("--ema", type=float, default=TrainConfig().ema, help="weight average's momentum (train fit --ema)")
     p.add_argument("--skip-tta", action="store_true")
     p.add_argument("--work", help="folder for the trained models (default: a temp dir)")
     a = p.parse_args()
     models = a.models.split(",")
     tf.get_logger().setLevel("ERROR")
     work = Path(a.work or tempfile.mkdtemp(prefix="bench_train_"))
+    m = machine()
+    print(f"machine: {m['usable_cpus']} usable CPUs, {m['cpu']}; Python {m['python']}, TensorFlow {tf.__version__}, "
+          f"Keras {keras.__version__}; load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print("== stream cost (samples/s, median of interleaved rounds)")
     for m in models[:1]:
-        c = stream_cost(m, a.batch, a.cost_steps, a.rounds)
-        verdict = "PASS" if c["stream_cost"] < 0.05 else "FAIL"
-        spread = ", ".join(f"{100 * x:.1f}" for x in c["paired_costs"])
-        print(f"{m}: in-memory {c['memory_samples_per_s']:.1f}, stream {c['stream_samples_per_s']:.1f} (medians); "
-              f"cost, median of {a.rounds} paired rounds: {100 * c['stream_cost']:.1f}%  [{verdict} target < 5%] "
-              f"(90% interval {100 * c['interval_90'][0]:.1f} to {100 * c['interval_90'][1]:.1f}) "
-              f"(rounds, sorted: {spread})")
+        c = stream_cost(m, a.batch, a.cost_steps, a.rounds, tfdata=True)
+        print(f"{m}: in-memory {c['memory_samples_per_s']:.1f} samples/s (median)")
+        for mode, what in (("stream", "synth.batches, train fit's feed"), ("tf.data", "synth.stream")):
+            r = c[mode]
+            verdict = f"  [{'PASS' if r['cost'] < 0.05 else 'FAIL'} target < 5%]" if mode == "stream" else ""
+            spread = ", ".join(f"{100 * x:.1f}" for x in r["paired_costs"])
+            print(f"  {what}: {r['samples_per_s']:.1f}; cost, median of {a.rounds} paired rounds: "
+                  f"{100 * r['cost']:.1f}%{verdict} (90% interval {100 * r['interval_90'][0]:.1f} to "
+                  f"{100 * r['interval_90'][1]:.1f}) (rounds, sorted: {spread})")
     if a.skip_tta:
         return
     print(f"== time to {a.target:.0%} validation word accuracy (budget {a.minutes} min each)")
     results = []
     weights = json.loads(Path(a.font_weights).read_text()) if a.font_weights else {}
     for m in models:
-        r = time_to_accuracy(m, a.minutes, a.target, work, a.batch, a.seed, weights)
+        r = time_to_accuracy(m, a.minutes, a.target, work, a.batch, a.seed, weights, a.ema)
         results.append(r)
         when = f"{r['minutes_to_target']:.1f} min" if r["minutes_to_target"] is not None else "not reached"
         print(f"{m}: {when}; best {r['best_word_accuracy']:.3f} after {r['steps']} of {r['planned_steps']} steps "

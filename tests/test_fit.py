@@ -228,3 +228,36 @@ def test_validation_draws_fonts_evenly_whatever_the_weights(make_config, three_f
     counts = collections.Counter(val.sample_spec(0, i).font for i in range(900))
     assert all(250 < counts[f] < 350 for f in three_fonts), counts
     assert data.fonts.weights == {three_fonts[0]: 50.0}  # the training config is left as it was
+
+
+def test_evaluations_read_the_weight_average_and_training_goes_on_from_the_raw_weights(tmp_path, tiny_config):
+    import keras
+    import numpy as np
+
+    from train import checkpoint
+    from train.fit import averaged_weights, fit
+
+    out = tmp_path / "ema"
+    cfg = tiny_config(steps=40, eval_every=40, checkpoint_every=40, ema=0.9)
+    fit(cfg, out, progress=False)
+    kept = load(out).model
+    # the checkpoint holds the raw weights and, in the optimizer's state, their average; the kept model the average
+    model = keras.models.clone_model(kept)
+    schedule = keras.optimizers.schedules.ExponentialDecay(1e-3, 10, 0.9)  # as fit's: no rate variable
+    optimizer = keras.optimizers.Adam(schedule, use_ema=True, ema_momentum=0.9)
+    checkpoint.restore(out / "checkpoints", model, optimizer)
+    raw = [v.numpy() for v in model.trainable_variables]
+    assert not all(np.allclose(r, w.numpy()) for r, w in zip(raw, kept.trainable_variables, strict=True))
+    with averaged_weights(model, optimizer):
+        for v, w in zip(model.trainable_variables, kept.trainable_variables, strict=True):
+            np.testing.assert_allclose(v.numpy(), w.numpy(), rtol=1e-6, atol=1e-7)
+    for v, r in zip(model.trainable_variables, raw, strict=True):  # and the raw ones are back after the block
+        np.testing.assert_array_equal(v.numpy(), r)
+
+
+def test_a_bad_ema_is_refused_before_the_dir_is_written(tmp_path, tiny_config):
+    from train.fit import fit
+
+    with pytest.raises(SynthError, match="momentum must be in"):
+        fit(tiny_config(ema=1.0), tmp_path / "run", progress=False)
+    assert not (tmp_path / "run").exists()

@@ -44,7 +44,7 @@ def _fit_config(a: argparse.Namespace):
                         ("seed", "seed"), ("eval_every", "eval_every"), ("val_count", "val_count"),
                         ("val_dir", "val_dir"), ("patience", "patience"), ("checkpoint_every", "checkpoint_every"),
                         ("workers", "workers"), ("holdout_fraction", "holdout_fraction"),
-                        ("max_minutes", "max_minutes"),
+                        ("max_minutes", "max_minutes"), ("ema", "ema"),
                         ("holdout_seed", "holdout_seed")]:
         value = getattr(a, flag)
         if value is not None:
@@ -147,6 +147,8 @@ def parser() -> argparse.ArgumentParser:
     f.add_argument("--batch", type=int, help="batch size (default 16)")
     f.add_argument("--lr", type=float, help="peak learning rate (default 3e-3)")
     f.add_argument("--seed", type=int, help="training seed (validation uses another)")
+    f.add_argument("--ema", type=float, help="evaluate and keep a moving average of the weights with this momentum "
+                   "(e.g. 0.999; default 0: the weights as trained)")
     f.add_argument("--eval-every", type=int)
     f.add_argument("--val-count", type=int, help="rendered validation samples")
     f.add_argument("--val-dir", help="validate on a folder with labels.tsv instead")

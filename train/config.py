@@ -24,6 +24,9 @@ class TrainConfig:
     warmup_steps: int = 300
     final_lr_fraction: float = 0.02
     clipnorm: float = 5.0
+    #: momentum of an exponential moving average of the weights, which evaluations read and the kept model
+    #: holds (training goes on from the raw weights); 0: none
+    ema: float = 0.0
     seed: int = 0
     #: rendering processes feeding training (the model needs the other cores)
     workers: int = 1
