@@ -1,8 +1,9 @@
 """Training benchmarks on this machine, side by side in one run.
 
-1. Stream cost: the same model and step fed by the synthetic stream (`synth.batches`, as train fit feeds it)
-   vs by in-memory batches (interleaved rounds in alternating order, each stream round against the memory
-   round beside it; the median must be under 5%); the tf.data `synth.stream` is measured beside them.
+1. Stream cost: the same model and step fed by the synthetic stream (`synth.batches` read ahead on a thread, as
+   train fit feeds it) vs by in-memory batches (interleaved rounds in alternating order, each stream round
+   against the memory round beside it; the median must be under 5%); the tf.data `synth.stream` is measured
+   beside them.
 2. Time to accuracy: wall minutes until validation word accuracy >= 90% on words rendered in the shipped
    fonts, per model, each within a time budget (`max_minutes`, so the learning rate's cosine ends with it;
    steps = 1.25 x budget x the model's fastest measured steps/s, so that time, not steps, ends the run).
@@ -33,7 +34,7 @@ import synth
 from synth.batch import message_size
 from synth.config import SynthConfig
 from train.config import VAL_SEED_OFFSET, FitConfig, TrainConfig
-from train.fit import fit, make_train_step, validation_data
+from train.fit import STEP_KEYS, fit, make_train_step, step_inputs, validation_data
 from train.models import build_model, model_spec
 from train.recognizer import load
 
@@ -65,15 +66,13 @@ def stream_cost(model_name: str, batch: int, steps: int, rounds: int, tfdata: bo
     alphabet = synth.Alphabet(cfg.alphabet)
     model = build_model(model_name, alphabet.size, spec.height, spec.width)
     step_fn = make_train_step(model, keras.optimizers.Adam(1e-4))
-    keys = ("image", "label", "label_length", "width")
-    memory = [tuple(tf.constant(b[k]) for k in keys)
+    memory = [tuple(tf.constant(b[k]) for k in STEP_KEYS)
               for b in synth.batches(cfg, seed=1, batch_size=batch, count=batch * 8, workers=1)]
-    feeds = {"memory": itertools.cycle(memory),
-             "stream": (tuple(b[k] for k in keys) for b in synth.batches(cfg, seed=2, batch_size=batch, workers=1,
-                                                                         nice=19))}  # as train.fit does
+    feeds = {"memory": itertools.cycle(memory),  # as train.fit feeds its step:
+             "stream": step_inputs(synth.batches(cfg, seed=2, batch_size=batch, workers=1, nice=19))}
     if tfdata:
-        feeds["tf.data"] = (tuple(b[k] for k in keys) for b in synth.stream(cfg, seed=3, batch_size=batch, workers=1,
-                                                                           nice=19))
+        ds = synth.stream(cfg, seed=3, batch_size=batch, workers=1, nice=19)
+        feeds["tf.data"] = (tuple(b[k] for k in STEP_KEYS) for b in ds)
     for feed in feeds.values():
         for _ in range(3):  # traces, and the workers' start-up, are not training time
             step_fn(*next(feed))

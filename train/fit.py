@@ -13,7 +13,7 @@ import math
 import os
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, closing, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ from synth.version import __version__
 from train import checkpoint, ctc, metrics
 from train.config import VAL_SEED_OFFSET, FitConfig
 from train.models import build_model, output_steps
+from train.prefetch import prefetch
 from train.recognizer import MODEL_FILE, Recognizer
 from train.schedule import Progress, WarmupCosine
 
@@ -82,6 +83,15 @@ def training_batches(cfg: FitConfig, data: SynthConfig, start_step: int) -> Iter
                              count=(end - step) * t.batch_size, workers=t.workers, nice=19):
             yield batch
             step += 1
+
+
+#: what the training step takes of a batch, in its argument order
+STEP_KEYS = ("image", "label", "label_length", "width")
+
+
+def step_inputs(batches: Iterator[dict[str, Any]]) -> Iterator[tuple[tf.Tensor, ...]]:
+    """The step's arguments as tensors, fetched and converted on a thread while the previous step runs."""
+    return prefetch(batches, lambda b: tuple(tf.constant(b[k]) for k in STEP_KEYS))
 
 
 def feasible(labels: tf.Tensor, label_length: tf.Tensor, logit_length: tf.Tensor) -> tf.Tensor:
@@ -280,10 +290,13 @@ def fit(cfg: FitConfig, out: str | Path, progress: bool = True) -> dict[str, Any
     stopped_early = False
     #: seconds the last evaluation took: a timed run keeps them in hand for its final one
     reserve = 0.0
-    try:
-        for batch in training_batches(cfg, data, step):
+    with ExitStack() as stack:  # unwound in reverse: the feed (its thread and render workers) first
+        for close in (writer.close, history.close, bar.close):
+            stack.callback(close)
+        feed = stack.enter_context(closing(step_inputs(training_batches(cfg, data, step))))
+        for inputs in feed:
             state["progress"] = progress.update(step, time.perf_counter() - started + reserve)
-            loss, n_bad = train_step(batch["image"], batch["label"], batch["label_length"], batch["width"])
+            loss, n_bad = train_step(*inputs)
             step += 1
             losses.append(float(loss))
             skipped += float(n_bad)
@@ -332,10 +345,6 @@ def fit(cfg: FitConfig, out: str | Path, progress: bool = True) -> dict[str, Any
             if stopped_early:
                 bar.write(f"stopping at step {step}: no improvement in {t.patience} evaluations or time is up")
                 break
-    finally:
-        bar.close()
-        history.close()
-        writer.close()
     if not (out / MODEL_FILE).exists():
         with averaged_weights(model, optimizer):
             _save_inference(model, out)
