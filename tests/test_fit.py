@@ -121,7 +121,7 @@ def test_resume_refuses_a_model_name_built_differently_now(tmp_path, tiny_model)
         fit(FitConfig.load(out / "config.json"), out, progress=False)
 
 
-def test_a_run_cut_by_time_ends_at_its_final_rate(tmp_path, tiny_config, monkeypatch):
+def test_a_run_cut_by_time_ends_at_its_final_rate(tmp_path, tiny_config, monkeypatch, capsys):
     import train.fit as fit_module
 
     ticks = iter(range(10**9))  # a clock that moves one second each time the loop reads it
@@ -134,6 +134,7 @@ def test_a_run_cut_by_time_ends_at_its_final_rate(tmp_path, tiny_config, monkeyp
     assert state["step"] == result["step"] and state["progress"] > 0.95  # by steps alone: 0
     # the last, lowest-rate steps are evaluated: the run's final model is scored and can be the best one
     assert [h["step"] for h in history(tmp_path / "run") if "val" in h] == [result["step"]]
+    assert "step/s" not in capsys.readouterr().err  # progress=False draws no bar
 
 
 def _fit_command(out: Path, steps: int, config: Path) -> list[str]:

@@ -266,7 +266,7 @@ def fit(cfg: FitConfig, out: str | Path, progress: bool = True) -> dict[str, Any
                                       ema_momentum=t.ema or 0.99)
     state = checkpoint.restore(out / "checkpoints", model, optimizer) or {"step": 0, "best": None, "bad_evals": 0}
     step = state["step"]
-    progress = Progress(schedule, step, 60 * t.max_minutes, state.get("progress", 0.0))
+    decay = Progress(schedule, step, 60 * t.max_minutes, state.get("progress", 0.0))
     fonts_lib = FontLibrary(data.fonts, data.alphabet)
     meta = {
         "version": __version__, "model": t.model, "height": rc.height, "width": rc.width,
@@ -295,7 +295,7 @@ def fit(cfg: FitConfig, out: str | Path, progress: bool = True) -> dict[str, Any
             stack.callback(close)
         feed = stack.enter_context(closing(step_inputs(training_batches(cfg, data, step))))
         for inputs in feed:
-            state["progress"] = progress.update(step, time.perf_counter() - started + reserve)
+            state["progress"] = decay.update(step, time.perf_counter() - started + reserve)
             loss, n_bad = train_step(*inputs)
             step += 1
             losses.append(float(loss))
