@@ -71,7 +71,7 @@ def curriculum(cfg: FitConfig, data: SynthConfig) -> list[tuple[int, SynthConfig
 def training_batches(cfg: FitConfig, data: SynthConfig, start_step: int) -> Iterator[dict[str, Any]]:
     """The stream's batches as numpy arrays, uint8 images that the step makes float: tf.data's threads beside the
     step cost it more than the rendering (paired rounds on 2 cores: 9.9% of in-memory speed through
-    `synth.stream`, 4.8-5.6% this way)."""
+    `synth.stream`, 4.8-6.6% this way: the render worker's own CPU share, see docs/benchmarks.md)."""
     t = cfg.train
     step = start_step
     for end, phase in curriculum(cfg, data):

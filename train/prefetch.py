@@ -2,7 +2,7 @@
 
 The step runs in TensorFlow's C++ with the GIL released; meanwhile a thread takes the next batch from the render
 workers and makes it tensors. Done between steps on the training thread, that work held both cores' step threads
-idle: paired rounds on 2 cores put it at about a point of the stream's cost against in-memory batches.
+idle: in paired rounds on 2 cores the stream cost 6.5% of in-memory speed without this thread, 5.5% with it.
 """
 
 from __future__ import annotations
