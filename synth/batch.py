@@ -31,6 +31,8 @@ def pad_images(images: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     the true widths. Edge padding looks like more paper, where a constant would draw a bar beside the text."""
     widths = np.array([im.shape[1] for im in images], np.int32)
     wmax = int(widths.max())
+    if widths.min() == wmax:  # a fixed width: one copy
+        return np.stack(images), widths
     batch = np.empty((len(images), images[0].shape[0], wmax), np.uint8)
     for i, im in enumerate(images):
         w = im.shape[1]

@@ -57,6 +57,8 @@ class FontInfo:
     curly_quotes: bool = False  # draws all of `CURLY_QUOTES`
 
     def lacks(self, chars: str) -> str:
+        if self.covered.issuperset(chars):  # the usual answer, found in C
+            return ""
         return "".join(dict.fromkeys(c for c in chars if c not in self.covered))
 
 

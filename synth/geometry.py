@@ -18,11 +18,12 @@ from synth.rng import Draws
 
 def sample_geometry(rng: Draws, fx: EffectsConfig, rc: RenderConfig) -> dict:
     """Draw every geometric choice; the same number of draws whatever applies, so later draws never shift."""
-    u = [rng.random() for _ in range(6)]
-    angle = rng.uniform(-fx.rotate, fx.rotate)
-    shear = rng.uniform(-fx.shear, fx.shear)
-    jitter = [rng.uniform(-fx.perspective, fx.perspective) for _ in range(8)]
-    margins = [rng.uniform(0.0, rc.margin) for _ in range(4)]
+    u = rng.take(20)
+    angle = -fx.rotate + (fx.rotate + fx.rotate) * u[6]  # Draws.uniform's arithmetic, so the values stay
+    shear = -fx.shear + (fx.shear + fx.shear) * u[7]
+    lo, span = -fx.perspective, fx.perspective + fx.perspective
+    jitter = [lo + span * v for v in u[8:16]]
+    margins = [rc.margin * v for v in u[16:20]]
     return {
         "angle": angle if u[0] < fx.p_rotate else 0.0,
         "upside_down": u[2] < fx.p_upside_down,
@@ -45,7 +46,9 @@ def place(mask: np.ndarray, geo: dict, rc: RenderConfig, baseline_box: tuple[int
     h, w = mask.shape
     H = rc.height
     tight = geo.get("tight", False)
-    ml, mr, mt, mb = (m * H * (0.1 if tight else 1.0) for m in geo["margins"])
+    f = 0.1 if tight else 1.0
+    ml, mr, mt, mb = geo["margins"]
+    ml, mr, mt, mb = ml * H * f, mr * H * f, mt * H * f, mb * H * f
     cx, cy = w / 2, (baseline_box[0] + baseline_box[1]) / 2
     a = math.radians(geo["angle"] + (180.0 if geo["upside_down"] else 0.0))
     ca, sa = math.cos(a), math.sin(a)
