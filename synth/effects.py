@@ -16,7 +16,7 @@ import numpy as np
 
 from synth.config import EffectsConfig
 from synth.errors import SynthError
-from synth.rng import Draws, cumulative, pick
+from synth.rng import Draws, between, cumulative, integer, pick
 
 FIELD_SHAPE = (256, 2048)
 IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
@@ -44,10 +44,6 @@ def field_window(kind: str, h: int, w: int, offset: tuple[float, float]) -> np.n
     oy = int(offset[0] * (fh - h))
     ox = int(offset[1] * (fw - w))
     return f[oy : oy + h, ox : ox + w]
-
-
-def _uniform(rng: Draws, lo_hi: tuple[float, float]) -> float:
-    return rng.uniform(lo_hi[0], lo_hi[1])
 
 
 def _images_in(dirs: list[str]) -> list[Path]:
@@ -78,9 +74,9 @@ class Paper:
 
     def sample(self, rng: Draws) -> dict:
         c = self.cfg
-        u = rng.take(6)  # as many draws whatever applies: later draws never shift
-        paper = _uniform(rng, c.paper)
-        ink = _uniform(rng, c.ink)
+        u = rng.take(8)  # as many draws whatever applies: later draws never shift
+        paper = between(u[6], *c.paper)
+        ink = between(u[7], *c.ink)
         kind = "flat"
         if self.kinds and u[0] < c.p_background:
             kind = self.kinds[pick(self.cum, u[4])]
@@ -151,21 +147,23 @@ def _load_background(path: str) -> np.ndarray:
 
 
 class Effect:
-    """One photometric step: probability `p`, parameters drawn by `draw`, pixels changed by `apply`."""
+    """One photometric step: probability `p`, parameters made by `params` from `draws` uniforms, pixels changed
+    by `apply`."""
 
     name = ""
     #: added after the first release: draws after all the others, so every older (seed, index) keeps its pixels
     late = False
+    #: uniforms its parameters take, drawn whether it fires or not: the draws that follow never shift
+    draws = 0
 
     def __init__(self, p: float):
         self.p = p
 
     def sample(self, rng: Draws) -> dict | None:
-        fire = rng.random() < self.p
-        params = self.draw(rng)  # drawn either way: the draws that follow never shift
-        return params if fire else None
+        u = rng.take(1 + self.draws)
+        return self.params(u[1:]) if u[0] < self.p else None
 
-    def draw(self, rng: Draws) -> dict:
+    def params(self, u: list[float]) -> dict:
         raise NotImplementedError
 
     def apply(self, img: np.ndarray, p: dict) -> np.ndarray:
@@ -174,13 +172,14 @@ class Effect:
 
 class Blur(Effect):
     name = "blur"
+    draws = 1
 
     def __init__(self, p: float, sigma: tuple[float, float]):
         super().__init__(p)
         self.sigma = sigma
 
-    def draw(self, rng: Draws) -> dict:
-        return {"sigma": _uniform(rng, self.sigma)}
+    def params(self, u: list[float]) -> dict:
+        return {"sigma": between(u[0], *self.sigma)}
 
     def apply(self, img: np.ndarray, p: dict) -> np.ndarray:
         return cv2.GaussianBlur(img, (0, 0), p["sigma"])
@@ -189,12 +188,14 @@ class Blur(Effect):
 class FieldNoise(Effect):
     """Additive noise from a pre-made field: gaussian (per pixel) or the seeds' speckle (blurred, in blobs)."""
 
+    draws = 3
+
     def __init__(self, name: str, p: float, std: tuple[float, float], kind: str):
         super().__init__(p)
         self.name, self.std, self.kind = name, std, kind
 
-    def draw(self, rng: Draws) -> dict:
-        return {"std": _uniform(rng, self.std), "offset": [rng.random(), rng.random()]}
+    def params(self, u: list[float]) -> dict:
+        return {"std": between(u[0], *self.std), "offset": [u[1], u[2]]}
 
     def apply(self, img: np.ndarray, p: dict) -> np.ndarray:
         h, w = img.shape
@@ -203,13 +204,14 @@ class FieldNoise(Effect):
 
 class SaltPepper(Effect):
     name = "salt_pepper"
+    draws = 2
 
     def __init__(self, p: float, amount: tuple[float, float]):
         super().__init__(p)
         self.amount = amount
 
-    def draw(self, rng: Draws) -> dict:
-        return {"amount": _uniform(rng, self.amount), "seed": rng.integers(0, 2**31)}
+    def params(self, u: list[float]) -> dict:
+        return {"amount": between(u[0], *self.amount), "seed": integer(u[1], 0, 2**31)}
 
     def apply(self, img: np.ndarray, p: dict) -> np.ndarray:
         h, w = img.shape
@@ -228,13 +230,14 @@ class Binarize(Effect):
 
     name = "binarize"
     late = True
+    draws = 1
 
     def __init__(self, p: float, shift: tuple[float, float]):
         super().__init__(p)
         self.shift = shift
 
-    def draw(self, rng: Draws) -> dict:
-        return {"shift": _uniform(rng, self.shift)}
+    def params(self, u: list[float]) -> dict:
+        return {"shift": between(u[0], *self.shift)}
 
     def apply(self, img: np.ndarray, p: dict) -> np.ndarray:
         grey = np.clip(img, 0, 255).astype(np.uint8)
@@ -250,7 +253,7 @@ class Binarize(Effect):
 class Invert(Effect):
     name = "invert"
 
-    def draw(self, rng: Draws) -> dict:
+    def params(self, u: list[float]) -> dict:
         return {}
 
     def apply(self, img: np.ndarray, p: dict) -> np.ndarray:
@@ -266,6 +269,7 @@ class StrokeWeight(Effect):
 
     name = "stroke_weight"
     KERNEL = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
+    draws = 1
 
     def __init__(self, p: float, shift: tuple[float, float]):
         super().__init__(p)
@@ -273,8 +277,8 @@ class StrokeWeight(Effect):
             raise SynthError(f"effects.stroke_weight {shift} must lie within [-1, 1] pixels, low <= high")
         self.shift = shift
 
-    def draw(self, rng: Draws) -> dict:
-        return {"shift": _uniform(rng, self.shift)}
+    def params(self, u: list[float]) -> dict:
+        return {"shift": between(u[0], *self.shift)}
 
     def apply(self, mask: np.ndarray, p: dict) -> np.ndarray:
         shift = p["shift"]
@@ -286,13 +290,14 @@ class Jpeg(Effect):
     """Compression artefacts; runs last, on the uint8 image."""
 
     name = "jpeg"
+    draws = 1
 
     def __init__(self, p: float, quality: tuple[int, int]):
         super().__init__(p)
         self.quality = quality
 
-    def draw(self, rng: Draws) -> dict:
-        return {"quality": rng.integers(self.quality[0], self.quality[1] + 1)}
+    def params(self, u: list[float]) -> dict:
+        return {"quality": integer(u[0], self.quality[0], self.quality[1] + 1)}
 
     def apply(self, img: np.ndarray, p: dict) -> np.ndarray:
         ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, p["quality"]])

@@ -57,15 +57,25 @@ class Draws:
         return [self.random() for _ in range(n)]
 
     def uniform(self, lo: float, hi: float) -> float:
-        return lo + (hi - lo) * self.random()
+        return between(self.random(), lo, hi)
 
     def integers(self, lo: int, hi: int) -> int:
         """Integer in [lo, hi)."""
-        return lo + min(int(self.random() * (hi - lo)), hi - lo - 1)
+        return integer(self.random(), lo, hi)
 
     def choice(self, cumulative: Sequence[float]) -> int:
         """Index drawn with probabilities given as cumulative weights (last = total)."""
         return pick(cumulative, self.random())
+
+
+def between(u: float, lo: float, hi: float) -> float:
+    """The uniform `u` in [0, 1) moved to [lo, hi): for draws taken several at a time (`Draws.take`)."""
+    return lo + (hi - lo) * u
+
+
+def integer(u: float, lo: int, hi: int) -> int:
+    """The uniform `u` in [0, 1) as an integer in [lo, hi)."""
+    return lo + min(int(u * (hi - lo)), hi - lo - 1)
 
 
 def pick(cumulative: Sequence[float], u: float) -> int:

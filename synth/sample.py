@@ -67,6 +67,8 @@ class Renderer:
         self.fonts = FontLibrary(config.fonts, self.alphabet.chars)
         self.paper = Paper(config.effects)
         self.effects = build_effects(config.effects)
+        # JPEG draws between the first effects and those added later (`Effect.late`)
+        self.early, self.late = [e for e in self.effects if not e.late], [e for e in self.effects if e.late]
         self.jpeg = Jpeg(config.effects.p_jpeg, config.effects.jpeg)
         self.stroke_weight = StrokeWeight(config.effects.p_stroke_weight, config.effects.stroke_weight)
         self.atlases = AtlasCache()
@@ -85,9 +87,10 @@ class Renderer:
         spacing = rng.uniform(*self.config.fonts.spacing) * size
         geometry = sample_geometry(rng, self.config.effects, self.config.render)
         paper = self.paper.sample(rng)
-        effects = {e.name: e.sample(rng) for e in self.effects if not e.late}
+        effects = {e.name: e.sample(rng) for e in self.early}
         effects["jpeg"] = self.jpeg.sample(rng)
-        effects.update({e.name: e.sample(rng) for e in self.effects if e.late})
+        for e in self.late:
+            effects[e.name] = e.sample(rng)
         geometry["tight"] = rng.random() < self.config.effects.p_tight
         effects["stroke_weight"] = self.stroke_weight.sample(rng)
         geometry["curly_quotes"] = bool(rng.random() < self.config.effects.p_curly_quotes)
