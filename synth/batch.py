@@ -167,8 +167,12 @@ def default_workers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
+#: tasks in flight per worker by default: one rendering, one waiting to be read, one queued
+WINDOW = 3
+
+
 def run_ordered(config: SynthConfig, fn: Callable, tasks: Iterable[tuple], workers: int | None = None,
-                window: int | None = None, nice: int = 0, slot_bytes: int = 0) -> Iterator[Any]:
+                window: int | None = None, nice: int = 0, slot_bytes: int = 0, burst: bool = False) -> Iterator[Any]:
     """Yield fn(renderer, *task) for each task, in task order, rendered on `workers` processes.
 
     At most `window` tasks are in flight: an endless task iterator must not flood the pipes.
@@ -176,6 +180,10 @@ def run_ordered(config: SynthConfig, fn: Callable, tasks: Iterable[tuple], worke
     `slot_bytes` > 0 gives each task in flight a slot of shared memory that bytes: a dict result's "image" up to
     that size comes back through it, not pickled through a pipe (two copies and a pipe's worth of system calls
     fewer; the parent's share of a stream is what limits it on a few cores).
+    `burst` sends a window of tasks only once every earlier result has been taken, and takes them all before
+    yielding the first: the workers render while the consumer waits, and wait while it works. For a consumer
+    that computes on the same cores (a training step on the CPU), which rendering beside it slows by about
+    twice the rendering's own CPU time (docs/benchmarks.md, twelfth session).
     Callers validate the config first (build a Renderer), so that a bad one fails with its own message
     rather than inside a worker.
     """
@@ -185,7 +193,7 @@ def run_ordered(config: SynthConfig, fn: Callable, tasks: Iterable[tuple], worke
         for t in tasks:
             yield fn(renderer, *t)
         return
-    per_worker = max(1, (window or 3 * workers) // workers)
+    per_worker = max(1, (window or WINDOW * workers) // workers)
     ctx = mp.get_context("spawn")  # fork would copy TensorFlow's threads and locks from the parent
     conns: list[tuple[Connection, Connection]] = []  # (tasks out, results in), one pair per worker
     blocks: list[SharedMemory | None] = []  # a worker's slots: one per task it may have in flight
@@ -222,14 +230,24 @@ def run_ordered(config: SynthConfig, fn: Callable, tasks: Iterable[tuple], worke
                 sent += 1
                 return
 
-        for _ in range(per_worker * workers):
-            submit()
-        while pending:
+        def receive() -> Any:
             w, slot = pending.popleft()
             ok, result = conns[w][1].recv()
             if not ok:
                 raise result
-            result = _unstash(result, blocks[w], slot, slot_bytes)
+            return _unstash(result, blocks[w], slot, slot_bytes)
+
+        if burst:
+            while True:
+                for _ in range(per_worker * workers):
+                    submit()
+                if not pending:
+                    return
+                yield from [receive() for _ in range(len(pending))]
+        for _ in range(per_worker * workers):
+            submit()
+        while pending:
+            result = receive()
             submit()
             yield result
     except (EOFError, BrokenPipeError, ConnectionResetError):
@@ -275,7 +293,7 @@ def message_size(config: SynthConfig, batch_size: int | None, nbytes: int = MESS
 
 
 def render_messages(config: SynthConfig, seed: int, size: int, start: int = 0, count: int | None = None,
-                    workers: int | None = None, nice: int = 0) -> Iterator[dict[str, Any]]:
+                    workers: int | None = None, nice: int = 0, burst: bool = False) -> Iterator[dict[str, Any]]:
     """Samples seed:start, seed:start+1, ... collated `size` to a message (the last may be short), in order.
 
     Checks the config and `nice` now, so that they fail with their own message before any worker starts."""
@@ -287,11 +305,12 @@ def render_messages(config: SynthConfig, seed: int, size: int, start: int = 0, c
     end = None if count is None else start + count
     stops = itertools.count(start, size) if end is None else range(start, end, size)
     tasks = ((seed, s, size if end is None else min(size, end - s)) for s in stops)
-    return run_ordered(config, render_range, tasks, workers, nice=nice, slot_bytes=slot_bytes)
+    return run_ordered(config, render_range, tasks, workers, nice=nice, slot_bytes=slot_bytes, burst=burst)
 
 
 def batches(config: SynthConfig | None = None, seed: int = 0, batch_size: int = 32, start: int = 0,
-            count: int | None = None, workers: int | None = None, nice: int = 0) -> Iterator[dict[str, Any]]:
+            count: int | None = None, workers: int | None = None, nice: int = 0, burst: bool = False
+            ) -> Iterator[dict[str, Any]]:
     """The batches of `synth.stream` as numpy dicts, uint8 images (B, H, W) as `collate` makes them: a training
     loop of its own takes them with no tf.data threads beside its step (on 2 cores those cost the default
     model's training about 5% of its speed). Same samples, same arguments; TensorFlow is not imported."""
@@ -299,7 +318,7 @@ def batches(config: SynthConfig | None = None, seed: int = 0, batch_size: int = 
     if batch_size < 1:
         raise SynthError(f"batch_size={batch_size}: give at least 1")
     size = message_size(config, batch_size, FEED_MESSAGE_BYTES)
-    messages = render_messages(config, seed, size, start, count, workers, nice)
+    messages = render_messages(config, seed, size, start, count, workers, nice, burst)
 
     def split() -> Iterator[dict[str, Any]]:
         for m in messages:

@@ -4,6 +4,7 @@ import itertools
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -81,6 +82,26 @@ def test_worker_error_reaches_the_parent_and_frees_memory(make_config):
         next(results)
     if SHM.is_dir():
         assert shared_blocks() == before
+
+
+def _timed(renderer: Renderer, i: int) -> dict:
+    started = time.monotonic()  # one clock for every process on the machine
+    time.sleep(0.02)
+    return {"i": i, "started": started}
+
+
+@pytest.mark.parametrize("burst", [True, False])
+def test_a_burst_renders_only_while_the_consumer_waits(make_config, burst):
+    got, taken = [], []
+    for r in run_ordered(make_config(), _timed, [(i,) for i in range(12)], workers=2, window=4, burst=burst):
+        got.append(r)
+        time.sleep(0.05)  # the consumer's work: a training step
+        taken.append(time.monotonic())
+    assert [r["i"] for r in got] == list(range(12))
+    # in a burst, every task of a window starts after the consumer is done with the window before; without,
+    # the workers render the next tasks while the consumer works
+    ahead = [got[i]["started"] < taken[i // 4 * 4 - 1] for i in range(4, 12)]
+    assert not any(ahead) if burst else all(ahead)
 
 
 def test_numpy_batches_are_the_streams(make_config):
