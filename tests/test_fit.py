@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import itertools
 import json
 import os
 import shutil
@@ -13,6 +14,7 @@ import time
 from pathlib import Path
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
 from synth.errors import SynthError
@@ -262,3 +264,28 @@ def test_a_bad_ema_is_refused_before_the_dir_is_written(tmp_path, tiny_config):
     with pytest.raises(SynthError, match="momentum must be in"):
         fit(tiny_config(ema=1.0), tmp_path / "run", progress=False)
     assert not (tmp_path / "run").exists()
+
+
+def test_burst_and_overlapped_feeds_give_the_same_batches(tiny_config):
+    from contextlib import closing
+
+    from train.fit import training_batches
+
+    cfg = tiny_config(workers=2)
+    feeds = []
+    for burst in (True, False):
+        with closing(training_batches(cfg, cfg.data, 7, burst)) as feed:
+            feeds.append(list(itertools.islice(feed, 5)))
+    for a, b in zip(*feeds, strict=True):
+        for k in ("image", "label", "label_length", "width"):
+            assert np.array_equal(a[k], b[k]), k
+        assert a["text"] == b["text"]
+
+
+def test_a_bad_feed_is_refused_before_the_dir_is_written(tmp_path, tiny_config):
+    from train.fit import feed_mode, fit
+
+    with pytest.raises(SynthError, match="choose one of auto, burst, overlap"):
+        fit(tiny_config(feed="fast"), tmp_path / "run", progress=False)
+    assert not (tmp_path / "run").exists()
+    assert feed_mode(tiny_config(feed="overlap").train) == "overlap"

@@ -16,6 +16,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chat
 from synth.cli import add_config_args, check_one_start, config_from_args, run_cli
 from synth.config import SynthConfig
 from synth.errors import SynthError
+from train.config import FEEDS
 
 
 def _fit_config(a: argparse.Namespace):
@@ -43,7 +44,7 @@ def _fit_config(a: argparse.Namespace):
     for flag, field in [("model", "model"), ("steps", "steps"), ("batch", "batch_size"), ("lr", "learning_rate"),
                         ("seed", "seed"), ("eval_every", "eval_every"), ("val_count", "val_count"),
                         ("val_dir", "val_dir"), ("patience", "patience"), ("checkpoint_every", "checkpoint_every"),
-                        ("workers", "workers"), ("holdout_fraction", "holdout_fraction"),
+                        ("workers", "workers"), ("feed", "feed"), ("holdout_fraction", "holdout_fraction"),
                         ("max_minutes", "max_minutes"), ("ema", "ema"),
                         ("holdout_seed", "holdout_seed")]:
         value = getattr(a, flag)
@@ -155,7 +156,10 @@ def parser() -> argparse.ArgumentParser:
     f.add_argument("--patience", type=int, help="evaluations without improvement before stopping (0: never)")
     f.add_argument("--checkpoint-every", type=int)
     f.add_argument("--max-minutes", type=float, help="stop after this many minutes (resume later to continue)")
-    f.add_argument("--workers", type=int, help="rendering processes (default 1: the model needs the cores)")
+    f.add_argument("--feed", choices=FEEDS, help="burst: render on every core while the step waits (the default "
+                   "without a GPU); overlap: render beside the step (the default with a GPU)")
+    f.add_argument("--workers", type=int, help="rendering processes (default: every core for a burst feed, 1 "
+                   "beside an overlapped step)")
     f.add_argument("--holdout-fonts", help="comma-separated font names never used in training")
     f.add_argument("--holdout-fraction", type=float, help="hold out this fraction of the fonts")
     f.add_argument("--holdout-seed", type=int)

@@ -8,6 +8,8 @@ from synth.config import JsonConfig, SynthConfig
 
 #: validation samples use this seed offset, so their (seed, index) keys never meet training's
 VAL_SEED_OFFSET = 1_000_003
+#: `TrainConfig.feed`'s choices
+FEEDS = ("auto", "burst", "overlap")
 
 
 @dataclass
@@ -28,8 +30,13 @@ class TrainConfig:
     #: holds (training goes on from the raw weights); 0: none
     ema: float = 0.0
     seed: int = 0
-    #: rendering processes feeding training (the model needs the other cores)
-    workers: int = 1
+    #: how rendering shares the CPU with the step. "burst": the step waits while `workers` processes render the
+    #: next batches on every core, then runs while they wait; on 2 cores, rendering beside the step slowed it by
+    #: about twice the rendering's own CPU time (docs/benchmarks.md). "overlap": niced workers render beside the
+    #: step, for a step on a GPU, which leaves the cores free. "auto": overlap with a GPU, burst without
+    feed: str = "auto"
+    #: rendering processes (None: every core for a burst feed, one beside an overlapped step)
+    workers: int | None = None
     eval_every: int = 500
     val_count: int = 1000
     #: a folder with labels.tsv (real images) to validate on instead of rendered samples

@@ -22,14 +22,14 @@ import numpy as np
 import tensorflow as tf
 
 from synth.alphabet import Alphabet
-from synth.batch import batches
+from synth.batch import batches, default_workers
 from synth.config import EffectsConfig, SynthConfig
 from synth.errors import SynthError
 from synth.fonts import FontLibrary
 from synth.streaming import numpy_batches, stream
 from synth.version import __version__
 from train import checkpoint, ctc, metrics
-from train.config import VAL_SEED_OFFSET, FitConfig
+from train.config import FEEDS, VAL_SEED_OFFSET, FitConfig, TrainConfig
 from train.models import build_model, output_steps
 from train.prefetch import prefetch
 from train.recognizer import MODEL_FILE, Recognizer
@@ -68,19 +68,29 @@ def curriculum(cfg: FitConfig, data: SynthConfig) -> list[tuple[int, SynthConfig
     return [(cfg.train.steps // 4, easy), (cfg.train.steps, data)]
 
 
-def training_batches(cfg: FitConfig, data: SynthConfig, start_step: int) -> Iterator[dict[str, Any]]:
+def feed_mode(t: TrainConfig) -> str:
+    """"burst" or "overlap": what `auto` means here is whether TensorFlow sees a GPU to run the step on."""
+    if t.feed not in FEEDS:
+        raise SynthError(f"--feed {t.feed!r} is not a feed; choose one of {', '.join(FEEDS)}")
+    if t.feed != "auto":
+        return t.feed
+    return "overlap" if tf.config.list_physical_devices("GPU") else "burst"
+
+
+def training_batches(cfg: FitConfig, data: SynthConfig, start_step: int, burst: bool) -> Iterator[dict[str, Any]]:
     """The stream's batches as numpy arrays, uint8 images that the step makes float: tf.data's threads beside the
     step cost it more than the rendering (paired rounds on 2 cores: 9.9% of in-memory speed through
-    `synth.stream`, 4.8-6.6% this way: the render worker's own CPU share, see docs/benchmarks.md)."""
+    `synth.stream`, 4.8-6.6% this way, see docs/benchmarks.md)."""
     t = cfg.train
+    workers = t.workers if t.workers is not None else default_workers() if burst else 1
     step = start_step
     for end, phase in curriculum(cfg, data):
         if step >= end:
             continue
-        # niced workers: the train step keeps the cores and rendering fills its threads' waits (in one
+        # niced workers: beside the step, it keeps the cores and rendering fills its threads' waits (in one
         # interleaved measurement the stream cost 24% of in-memory speed at priority 0 and 16% at 19)
         for batch in batches(phase, seed=t.seed, batch_size=t.batch_size, start=step * t.batch_size,
-                             count=(end - step) * t.batch_size, workers=t.workers, nice=19):
+                             count=(end - step) * t.batch_size, workers=workers, nice=19, burst=burst):
             yield batch
             step += 1
 
@@ -89,9 +99,22 @@ def training_batches(cfg: FitConfig, data: SynthConfig, start_step: int) -> Iter
 STEP_KEYS = ("image", "label", "label_length", "width")
 
 
-def step_inputs(batches: Iterator[dict[str, Any]]) -> Iterator[tuple[tf.Tensor, ...]]:
-    """The step's arguments as tensors, fetched and converted on a thread while the previous step runs."""
-    return prefetch(batches, lambda b: tuple(tf.constant(b[k]) for k in STEP_KEYS))
+def step_inputs(batches: Iterator[dict[str, Any]], ahead: bool = True) -> Iterator[tuple[tf.Tensor, ...]]:
+    """The step's arguments as tensors: fetched and converted on a thread while the previous step runs (`ahead`),
+    or when the step asks, for a burst feed, whose workers must not be set rendering beside the step."""
+    if ahead:
+        return prefetch(batches, _tensors)
+    return _converted(batches)
+
+
+def _tensors(batch: dict[str, Any]) -> tuple[tf.Tensor, ...]:
+    return tuple(tf.constant(batch[k]) for k in STEP_KEYS)
+
+
+def _converted(batches: Iterator[dict[str, Any]]) -> Iterator[tuple[tf.Tensor, ...]]:
+    with closing(batches):  # closing this closes the feed, and so its workers
+        for b in batches:
+            yield _tensors(b)
 
 
 def feasible(labels: tf.Tensor, label_length: tf.Tensor, logit_length: tf.Tensor) -> tf.Tensor:
@@ -188,7 +211,7 @@ def _write_json(path: Path, data: Any) -> None:
 
 
 #: fields a resumed run may change: they steer the run, not what the model learns from
-OPERATIONAL = ("steps", "workers", "eval_every", "checkpoint_every", "patience", "max_minutes")
+OPERATIONAL = ("steps", "feed", "workers", "eval_every", "checkpoint_every", "patience", "max_minutes")
 
 
 def prepare_dir(cfg: FitConfig, out: Path) -> FitConfig:
@@ -249,6 +272,7 @@ def fit(cfg: FitConfig, out: str | Path, progress: bool = True) -> dict[str, Any
     # everything a config can get wrong is checked before the dir is written: a refused config must not be
     # saved, or running again with the flags fixed would be refused as "another config"
     train_fonts, held = resolve_holdout(cfg)
+    feed_mode(t)
     if not 0.0 <= t.ema < 1.0:
         raise SynthError(f"--ema {t.ema}: the average's momentum must be in [0, 1) (0.999 is usual; 0 turns it off)")
     data = copy.deepcopy(cfg.data)
@@ -293,7 +317,8 @@ def fit(cfg: FitConfig, out: str | Path, progress: bool = True) -> dict[str, Any
     with ExitStack() as stack:  # unwound in reverse: the feed (its thread and render workers) first
         for close in (writer.close, history.close, bar.close):
             stack.callback(close)
-        feed = stack.enter_context(closing(step_inputs(training_batches(cfg, data, step))))
+        burst = feed_mode(t) == "burst"
+        feed = stack.enter_context(closing(step_inputs(training_batches(cfg, data, step, burst), ahead=not burst)))
         for inputs in feed:
             state["progress"] = decay.update(step, time.perf_counter() - started + reserve)
             loss, n_bad = train_step(*inputs)
