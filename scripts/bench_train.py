@@ -1,9 +1,9 @@
 """Training benchmarks on this machine, side by side in one run.
 
-1. Stream cost: the same model and step fed by the synthetic stream (`synth.batches` read ahead on a thread, as
-   train fit feeds it) vs by in-memory batches (interleaved rounds in alternating order, each stream round
-   against the memory round beside it; the median must be under 5%); the tf.data `synth.stream` is measured
-   beside them.
+1. Stream cost: the same model and step fed by the synthetic stream (`synth.batches` rendered in bursts on every
+   core, as train fit feeds it without a GPU) vs by in-memory batches (interleaved rounds in alternating order,
+   each stream round against the memory round beside it; the median must be under 5%); the overlapped feed
+   (fit's with a GPU) and the tf.data `synth.stream` are measured beside them.
 2. Time to accuracy: wall minutes until validation word accuracy >= 90% on words rendered in the shipped
    fonts, per model, each within a time budget (`max_minutes`, so the learning rate's cosine ends with it;
    steps = 1.25 x budget x the model's fastest measured steps/s, so that time, not steps, ends the run).
@@ -31,7 +31,7 @@ import tensorflow as tf
 from bench_render import machine
 
 import synth
-from synth.batch import message_size
+from synth.batch import FEED_MESSAGE_BYTES, WINDOW, default_workers, message_size
 from synth.config import SynthConfig
 from train.config import VAL_SEED_OFFSET, FitConfig, TrainConfig
 from train.fit import STEP_KEYS, fit, make_train_step, step_inputs, validation_data
@@ -46,21 +46,27 @@ def words_config(height: int, width: int) -> SynthConfig:
     return cfg
 
 
-def drain_batches(cfg: SynthConfig, batch: int) -> int:
+def drain_batches(cfg: SynthConfig, batch: int, workers: int) -> int:
     """Batches taken untimed before each stream round: twice what a stream holds after waiting through another
-    round (its worker's window of 3 messages; about 3 more in tf.data's generator, parallel map and prefetch).
-    Taken into the round, they made the stream look cheaper than it is: the worker had rendered them in the
-    other round's time."""
-    return 2 * (3 + 3) * message_size(cfg, batch) // batch
+    round (its workers' windows of 3 messages each; about 3 more in tf.data's generator, parallel map and
+    prefetch). Taken into the round, they made the stream look cheaper than it is: the workers had rendered
+    them in the other round's time."""
+    return 2 * (WINDOW * workers + 3) * message_size(cfg, batch) // batch
 
 
-#: long enough for the worker to fill its window after a stream round
+#: long enough for the workers to fill their windows after a stream round
 REFILL_SECONDS = 1.0
+#: samples each render worker draws before the timed rounds: its glyph atlases fill over about the first
+#: 20,000 (a sample then costs ~220 us of CPU, ~125 us after), a start-up that a 15-minute run (~400,000
+#: samples) spreads thin but that would otherwise fall on the first rounds here
+WARM_SAMPLES = 20_000
 
 
-def stream_cost(model_name: str, batch: int, steps: int, rounds: int, tfdata: bool = False) -> dict:
-    """Samples/s of one compiled step fed from memory (uint8 tensors), from `synth.batches` as train fit feeds
-    it, and (`tfdata`) from the tf.data `synth.stream`, in paired rounds; cost = 1 - stream / memory."""
+def stream_cost(model_name: str, batch: int, steps: int, rounds: int, compare: bool = False) -> dict:
+    """Samples/s of one compiled step fed from memory (uint8 tensors) and from the stream as `train fit` feeds it
+    without a GPU (a burst feed on every core), in paired rounds; cost = 1 - stream / memory. `compare` adds
+    the overlapped feed (one niced worker rendering beside the step, read ahead on a thread: fit's feed with a
+    GPU) and the tf.data `synth.stream`."""
     spec = model_spec(model_name)
     cfg = words_config(spec.height, spec.width)
     alphabet = synth.Alphabet(cfg.alphabet)
@@ -68,32 +74,44 @@ def stream_cost(model_name: str, batch: int, steps: int, rounds: int, tfdata: bo
     step_fn = make_train_step(model, keras.optimizers.Adam(1e-4))
     memory = [tuple(tf.constant(b[k]) for k in STEP_KEYS)
               for b in synth.batches(cfg, seed=1, batch_size=batch, count=batch * 8, workers=1)]
+    cores = default_workers()
+    # whole bursts to a round: a round of 1.4 bursts would pay for one or for two by its phase, and its median
+    # would read the cheaper rounds
+    burst = WINDOW * cores * message_size(cfg, batch, FEED_MESSAGE_BYTES) // batch
+    steps = -(-steps // burst) * burst
     feeds = {"memory": itertools.cycle(memory),  # as train.fit feeds its step:
-             "stream": step_inputs(synth.batches(cfg, seed=2, batch_size=batch, workers=1, nice=19))}
-    if tfdata:
-        ds = synth.stream(cfg, seed=3, batch_size=batch, workers=1, nice=19)
-        feeds["tf.data"] = (tuple(b[k] for k in STEP_KEYS) for b in ds)
-    for feed in feeds.values():
+             "stream": step_inputs(synth.batches(cfg, seed=2, batch_size=batch, workers=cores, nice=19, burst=True),
+                                   ahead=False)}
+    workers = {"stream": cores}
+    if compare:
+        feeds["overlap"] = step_inputs(synth.batches(cfg, seed=3, batch_size=batch, workers=1, nice=19))
+        feeds["tf.data"] = (tuple(b[k] for k in STEP_KEYS)
+                            for b in synth.stream(cfg, seed=4, batch_size=batch, workers=cores, nice=19))
+        workers.update({"overlap": 1, "tf.data": cores})
+    for mode, feed in feeds.items():
         for _ in range(3):  # traces, and the workers' start-up, are not training time
             step_fn(*next(feed))
+        if compare and mode != "memory":
+            for _ in range(WARM_SAMPLES * workers[mode] // batch):
+                next(feed)
     rates: dict[str, list[float]] = {k: [] for k in feeds}
-    drain = drain_batches(cfg, batch)
     for r in range(rounds):
         # forwards, then backwards: a drift in the machine's speed (tens of percent over a minute) falls on both
         # sides of the pairs alike
         for mode in list(feeds) if r % 2 == 0 else list(feeds)[::-1]:
             feed = feeds[mode]
             if mode != "memory":  # what the stream's buffers took in while it waited would come for free
-                for _ in range(drain):
+                for _ in range(drain_batches(cfg, batch, workers[mode])):
                     next(feed)
             t0 = time.perf_counter()
             for _ in range(steps):
                 loss, _ = step_fn(*next(feed))
             float(loss)
             rates[mode].append(steps * batch / (time.perf_counter() - t0))
-            if mode != "memory":  # the worker refills its window now, not in the next round's time
+            if mode != "memory":  # the workers refill their windows now, not in the next round's time
                 time.sleep(REFILL_SECONDS)
-    out = {"model": model_name, "rounds": rates, "memory_samples_per_s": statistics.median(rates["memory"])}
+    out = {"model": model_name, "rounds": rates, "memory_samples_per_s": statistics.median(rates["memory"]),
+           "steps_per_round": steps}
     for mode in feeds:
         if mode == "memory":
             continue
@@ -181,7 +199,7 @@ def main() -> None:
     p.add_argument("--minutes", type=float, default=15.0, help="time budget per model for time-to-accuracy")
     p.add_argument("--target", type=float, default=0.9)
     p.add_argument("--batch", type=int, default=TrainConfig().batch_size)
-    p.add_argument("--cost-steps", type=int, default=100)
+    p.add_argument("--cost-steps", type=int, default=100, help="steps per round, rounded up to whole bursts")
     p.add_argument("--rounds", type=int, default=21,
                    help="paired rounds; round to round the costs spread over about 20 points on this machine")
     p.add_argument("--seed", type=int, default=0, help="training seed: weights, data order, validation words")
@@ -198,9 +216,12 @@ def main() -> None:
           f"Keras {keras.__version__}; load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print("== stream cost (samples/s, median of interleaved rounds)")
     for m in models[:1]:
-        c = stream_cost(m, a.batch, a.cost_steps, a.rounds, tfdata=True)
-        print(f"{m}: in-memory {c['memory_samples_per_s']:.1f} samples/s (median)")
-        for mode, what in (("stream", "synth.batches, train fit's feed"), ("tf.data", "synth.stream")):
+        c = stream_cost(m, a.batch, a.cost_steps, a.rounds, compare=True)
+        print(f"{m}: in-memory {c['memory_samples_per_s']:.1f} samples/s (median); "
+              f"{c['steps_per_round']} steps a round")
+        for mode, what in (("stream", "synth.batches in bursts, train fit's feed without a GPU"),
+                           ("overlap", "synth.batches beside the step, fit's feed with a GPU"),
+                           ("tf.data", "synth.stream")):
             r = c[mode]
             verdict = f"  [{'PASS' if r['cost'] < 0.05 else 'FAIL'} target < 5%]" if mode == "stream" else ""
             spread = ", ".join(f"{100 * x:.1f}" for x in r["paired_costs"])
