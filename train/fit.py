@@ -80,7 +80,7 @@ def feed_mode(t: TrainConfig) -> str:
 def training_batches(cfg: FitConfig, data: SynthConfig, start_step: int, burst: bool) -> Iterator[dict[str, Any]]:
     """The stream's batches as numpy arrays, uint8 images that the step makes float: tf.data's threads beside the
     step cost it more than the rendering (paired rounds on 2 cores: 17% of in-memory speed through
-    `synth.stream`, 5.9% this way beside the step, 4.3% in bursts; docs/benchmarks.md)."""
+    `synth.stream`, 5.9% this way beside the step, 4.5% in bursts; docs/benchmarks.md)."""
     t = cfg.train
     workers = t.workers if t.workers is not None else default_workers() if burst else 1
     step = start_step
