@@ -237,19 +237,19 @@ def run_ordered(config: SynthConfig, fn: Callable, tasks: Iterable[tuple], worke
                 raise result
             return _unstash(result, blocks[w], slot, slot_bytes)
 
-        if burst:
-            while True:
-                for _ in range(per_worker * workers):
-                    submit()
-                if not pending:
-                    return
-                yield from [receive() for _ in range(len(pending))]
-        for _ in range(per_worker * workers):
-            submit()
+        def fill() -> None:
+            for _ in range(per_worker * workers):
+                submit()
+
+        fill()
         while pending:
-            result = receive()
-            submit()
-            yield result
+            if burst:  # the whole window read, then the next one sent once the consumer is back for more
+                yield from [receive() for _ in range(len(pending))]
+                fill()
+            else:
+                result = receive()
+                submit()
+                yield result
     except (EOFError, BrokenPipeError, ConnectionResetError):
         raise RuntimeError("a render worker process died; see its error output above") from None
     finally:

@@ -13,17 +13,16 @@ import cv2
 import numpy as np
 
 from synth.config import EffectsConfig, RenderConfig
-from synth.rng import Draws
+from synth.rng import Draws, between
 
 
 def sample_geometry(rng: Draws, fx: EffectsConfig, rc: RenderConfig) -> dict:
     """Draw every geometric choice; the same number of draws whatever applies, so later draws never shift."""
     u = rng.take(20)
-    angle = -fx.rotate + (fx.rotate + fx.rotate) * u[6]  # Draws.uniform's arithmetic, so the values stay
-    shear = -fx.shear + (fx.shear + fx.shear) * u[7]
-    lo, span = -fx.perspective, fx.perspective + fx.perspective
-    jitter = [lo + span * v for v in u[8:16]]
-    margins = [rc.margin * v for v in u[16:20]]
+    angle = between(u[6], -fx.rotate, fx.rotate)
+    shear = between(u[7], -fx.shear, fx.shear)
+    jitter = [between(v, -fx.perspective, fx.perspective) for v in u[8:16]]
+    margins = [between(v, 0.0, rc.margin) for v in u[16:20]]
     return {
         "angle": angle if u[0] < fx.p_rotate else 0.0,
         "upside_down": u[2] < fx.p_upside_down,

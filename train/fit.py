@@ -272,7 +272,7 @@ def fit(cfg: FitConfig, out: str | Path, progress: bool = True) -> dict[str, Any
     # everything a config can get wrong is checked before the dir is written: a refused config must not be
     # saved, or running again with the flags fixed would be refused as "another config"
     train_fonts, held = resolve_holdout(cfg)
-    feed_mode(t)
+    burst = feed_mode(t) == "burst"
     if not 0.0 <= t.ema < 1.0:
         raise SynthError(f"--ema {t.ema}: the average's momentum must be in [0, 1) (0.999 is usual; 0 turns it off)")
     data = copy.deepcopy(cfg.data)
@@ -317,7 +317,6 @@ def fit(cfg: FitConfig, out: str | Path, progress: bool = True) -> dict[str, Any
     with ExitStack() as stack:  # unwound in reverse: the feed (its thread and render workers) first
         for close in (writer.close, history.close, bar.close):
             stack.callback(close)
-        burst = feed_mode(t) == "burst"
         feed = stack.enter_context(closing(step_inputs(training_batches(cfg, data, step, burst), ahead=not burst)))
         for inputs in feed:
             state["progress"] = decay.update(step, time.perf_counter() - started + reserve)
