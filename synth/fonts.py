@@ -19,11 +19,12 @@ from pathlib import Path
 import numpy as np
 from PIL import ImageFont
 
+from synth.bundled import FONTS_DIR
 from synth.config import FontConfig
 from synth.errors import SynthError
 from synth.rng import cumulative, pick
 
-BUNDLED_DIR = Path(__file__).resolve().parent.parent / "fonts"
+BUNDLED_DIR = FONTS_DIR
 FONT_EXTS = {".ttf", ".otf", ".ttc"}
 CHECK_SIZE = 32
 #: pixel size the letter box is measured at (fine enough for 1/256 em)

@@ -7,10 +7,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from synth.bundled import FONTS_DIR
 from synth.config import SynthConfig
 from synth.sample import Renderer
 
-CAPTION_FONT = Path(__file__).resolve().parent.parent / "fonts" / "dejavu" / "DejaVuSansMono-Bold.ttf"
+CAPTION_FONT = FONTS_DIR / "dejavu" / "DejaVuSansMono-Bold.ttf"
 
 
 def caption_font(px: int = 11) -> ImageFont.ImageFont:
