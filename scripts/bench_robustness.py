@@ -25,6 +25,7 @@ from pathlib import Path
 from train import robustness
 from train.evaluate import evaluate
 from train.recognizer import load
+from train.report import write_robustness
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "realdata"
 UNSEEN_MIN, GAP_MAX = 0.97, 0.02
@@ -33,8 +34,7 @@ UNSEEN_MIN, GAP_MAX = 0.97, 0.02
 def _real(rec, path: str, limit: int | None) -> dict:
     if not Path(path).is_dir():
         return {"missing": path}
-    r = evaluate(rec, path, limit=limit, compare="tesseract")
-    r.pop("_worst_images")
+    r = evaluate(rec, path, limit=limit, compare="tesseract").to_dict()
     return {k: r[k] for k in ("n", "cer", "word_accuracy", "word_accuracy_ci_alnum", "images_per_second",
                               "tesseract")}
 
@@ -58,8 +58,9 @@ def main() -> None:
 
     rec = load(a.model)
     t0 = time.perf_counter()
-    report = robustness.run(rec, font_dirs=a.fonts, count=a.count, model_dir=a.model)
-    robustness.write(report, out, title=a.model)
+    result = robustness.run(rec, font_dirs=a.fonts, count=a.count, model_dir=a.model)
+    write_robustness(result, out, title=a.model)
+    report = result.to_dict()
     rob_s = time.perf_counter() - t0
     uw3 = _real(load(a.line_model) if a.line_model else rec, a.uw3, a.limit)
     iiit = _real(rec, a.iiit5k, a.limit)

@@ -31,12 +31,16 @@ import tensorflow as tf
 from bench_render import machine
 
 import synth
-from synth.batch import FEED_MESSAGE_BYTES, WINDOW, default_workers, message_size
+from synth.batch import FEED_MESSAGE_BYTES, message_size
 from synth.config import SynthConfig
+from synth.pool import WINDOW, default_workers
 from train.config import VAL_SEED_OFFSET, FitConfig, TrainConfig
-from train.fit import STEP_KEYS, fit, make_train_step, step_inputs, validation_data
+from train.data import validation_data
+from train.feed import STEP_KEYS, step_inputs
+from train.fit import fit
 from train.models import build_model, model_spec
 from train.recognizer import load
+from train.step import make_train_step
 
 
 def words_config(height: int, width: int) -> SynthConfig:
@@ -171,7 +175,7 @@ def time_to_accuracy(model_name: str, minutes: float, target: float, work: Path,
     hit = next((e for e in evals if e["val"]["word_accuracy"] >= target), None)
     best = max((e["val"]["word_accuracy"] for e in evals), default=0.0)
     return {"model": model_name, "planned_steps": steps, "minutes_to_target": hit["seconds"] / 60 if hit else None,
-            "best_word_accuracy": best, "steps": result["step"], "minutes_run": total / 60,
+            "best_word_accuracy": best, "steps": result.step, "minutes_run": total / 60,
             "curve": [(round(e["seconds"] / 60, 2), e["val"]["word_accuracy"], e["val"]["cer"]) for e in evals],
             "model_dir": str(out), "fresh_2000_word_accuracy": fresh_accuracy(out, 2000)}
 

@@ -1,18 +1,22 @@
 """synth: labelled text images from fonts, as a tf.data stream, numpy batches or a dataset on disk.
 
-TensorFlow is imported only by `stream` and `read` (lazily), so rendering alone stays light.
+Names are imported when first used: inference imports `synth.image` without the renderer, and rendering
+alone never imports TensorFlow (only `stream` and `read` do).
 """
 
+from importlib import import_module
 from typing import Any
 
-from synth.alphabet import Alphabet
-from synth.batch import batches
-from synth.config import EffectsConfig, FontConfig, RenderConfig, SynthConfig, TextConfig
-from synth.dataset import write
 from synth.errors import SynthError
-from synth.fonts import FontLibrary
-from synth.sample import Renderer, Spec
 from synth.version import __version__
+
+#: public name -> the module that holds it
+_WHERE = {
+    "Alphabet": "synth.alphabet", "EffectsConfig": "synth.config", "FontConfig": "synth.config",
+    "RenderConfig": "synth.config", "SynthConfig": "synth.config", "TextConfig": "synth.config",
+    "FontLibrary": "synth.fonts", "Renderer": "synth.renderer", "Spec": "synth.spec", "batches": "synth.batch",
+    "write": "synth.dataset", "read": "synth.dataset", "stream": "synth.streaming",
+}
 
 __all__ = [
     "Alphabet", "EffectsConfig", "FontConfig", "FontLibrary", "RenderConfig", "Renderer", "Spec", "SynthConfig",
@@ -21,12 +25,6 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    if name == "stream":
-        from synth.streaming import stream
-
-        return stream
-    if name == "read":
-        from synth.dataset import read
-
-        return read
-    raise AttributeError(name)
+    if name not in _WHERE:
+        raise AttributeError(f"module 'synth' has no attribute {name!r}")
+    return getattr(import_module(_WHERE[name]), name)

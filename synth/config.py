@@ -185,14 +185,24 @@ class SynthConfig(JsonConfig):
 
 def load_json_config(cls: type, path: str | Path) -> Any:
     """Read a JSON config file into the dataclass `cls`, with a clear error for a bad file or key."""
+    return config_from_json(cls, read_json(path))
+
+
+def read_json(path: str | Path) -> Any:
+    """A JSON file's data; a SynthError naming the file when it cannot be read or parsed."""
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        return json.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as e:
         raise SynthError(f"cannot read config file {path}: {e.strerror}") from None
     except ValueError as e:
         raise SynthError(f"config file {path} is not valid JSON: {e}") from None
+
+
+def config_from_json(cls: type, data: Any) -> Any:
+    """Dataclass `cls` from a config's JSON data, or from a file that holds one under "config" (a dataset's
+    manifest.json, a model's record)."""
     if isinstance(data, dict) and "config" in data and "config" not in {f.name for f in dataclasses.fields(cls)}:
-        data = data["config"]  # a manifest.json or a model's record: the config sits under "config"
+        data = data["config"]
     return from_dict(cls, data)
 
 

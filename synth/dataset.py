@@ -22,10 +22,13 @@ import cv2
 import numpy as np
 
 from synth.alphabet import Alphabet
-from synth.batch import collate, run_ordered
+from synth.batch import renderers
 from synth.config import SynthConfig
 from synth.errors import SynthError
-from synth.sample import Renderer, to_model_input
+from synth.files import write_atomic
+from synth.image import collate, load_image, to_model_input
+from synth.pool import run_ordered
+from synth.renderer import Renderer
 from synth.version import __version__
 
 FORMATS = ("png", "tfrecord")
@@ -40,15 +43,6 @@ def _encode_shard(renderer: Renderer, seed: int, start: int, n: int) -> list[tup
         ok, buf = cv2.imencode(".png", img)
         out.append((i, buf.tobytes(), spec.text, spec.font, json.dumps(spec.to_dict(), ensure_ascii=False)))
     return out
-
-
-def _atomic_write(path: Path, data: str | bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "wb") as f:
-        f.write(data.encode("utf-8") if isinstance(data, str) else data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def _shard_name(fmt: str, k: int, n_shards: int) -> str:
@@ -111,8 +105,8 @@ def write(config: SynthConfig, out: str | Path, count: int, seed: int = 0, fmt: 
         if manifest_path.exists():
             return out  # already complete
     out.mkdir(parents=True, exist_ok=True)
-    _atomic_write(out / ARGS_FILE, args_text)
-    for stale in out.glob(".*tmp-*"):  # shards (.tmp-NAME-PID) and files of _atomic_write (.NAME.tmp-PID)
+    write_atomic(out / ARGS_FILE, args_text)
+    for stale in out.glob(".*tmp-*"):  # shards (.tmp-NAME-PID) and files of write_atomic (.NAME.tmp-PID)
         shutil.rmtree(stale, ignore_errors=True) if stale.is_dir() else stale.unlink()
     for stale in (out / "images").glob(".tmp-*") if (out / "images").exists() else []:
         shutil.rmtree(stale, ignore_errors=True)
@@ -124,7 +118,7 @@ def write(config: SynthConfig, out: str | Path, count: int, seed: int = 0, fmt: 
     tasks = [(seed, k * shard_size, min(shard_size, count - k * shard_size)) for k in todo]
     writer = _write_png_shard if fmt == "png" else _write_tfrecord_shard
     bar = _progress(count, done if todo else count, progress)
-    for k, rows in zip(todo, run_ordered(config, _encode_shard, tasks, workers), strict=True):
+    for k, rows in zip(todo, run_ordered(renderers(config), _encode_shard, tasks, workers), strict=True):
         writer(out, _shard_name(fmt, k, n_shards), rows)
         bar.update(len(rows))
     bar.close()
@@ -132,7 +126,7 @@ def write(config: SynthConfig, out: str | Path, count: int, seed: int = 0, fmt: 
     if fmt == "png":
         lines = [(out / _shard_name(fmt, k, n_shards) / "labels.tsv").read_text(encoding="utf-8")
                  for k in range(n_shards)]
-        _atomic_write(out / "labels.tsv", "".join(lines))
+        write_atomic(out / "labels.tsv", "".join(lines))
     manifest = {
         "version": __version__,
         "format": fmt,
@@ -144,7 +138,7 @@ def write(config: SynthConfig, out: str | Path, count: int, seed: int = 0, fmt: 
         "fonts": renderer.fonts.manifest(),
         "config": config.to_dict(),
     }
-    _atomic_write(manifest_path, json.dumps(manifest, indent=1, ensure_ascii=False))
+    write_atomic(manifest_path, json.dumps(manifest, indent=1, ensure_ascii=False))
     return out
 
 
@@ -180,18 +174,6 @@ def read_labels(path: str | Path) -> list[tuple[str, str]]:
     if not rows:
         raise SynthError(f"{p} lists no images")
     return rows
-
-
-def load_image(path: Path) -> np.ndarray:
-    """Any image file (8/16-bit, grey, colour, alpha) as grey uint8; a clear error when it cannot be read."""
-    img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if img is None:
-        raise SynthError(f"cannot read image {path}: missing or corrupt; fix or remove its labels.tsv line")
-    if img.dtype != np.uint8:
-        img = (img / 257).astype(np.uint8) if img.dtype == np.uint16 else img.astype(np.uint8)
-    if img.ndim == 3:
-        img = cv2.cvtColor(img, cv2.COLOR_BGRA2GRAY if img.shape[2] == 4 else cv2.COLOR_BGR2GRAY)
-    return img
 
 
 def iter_samples(path: str | Path) -> Iterator[tuple[np.ndarray, str, str]]:

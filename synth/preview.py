@@ -9,7 +9,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from synth.bundled import FONTS_DIR
 from synth.config import SynthConfig
-from synth.sample import Renderer
+from synth.renderer import Renderer
 
 CAPTION_FONT = FONTS_DIR / "dejavu" / "DejaVuSansMono-Bold.ttf"
 

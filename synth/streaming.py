@@ -13,9 +13,14 @@ import tensorflow as tf
 
 from synth.batch import message_size, render_messages
 from synth.config import SynthConfig
+from synth.image import KEYS
 from synth.malloc import reuse_large_buffers
 
-KEYS = ("image", "width", "label", "label_length", "text", "font")
+
+def float_images(images: tf.Tensor) -> tf.Tensor:
+    """uint8 images (B, H, W) -> the model's input, float32 in [0, 1] (B, H, W, 1): `synth.image.to_float` in
+    TensorFlow, for graphs."""
+    return tf.cast(images, tf.float32)[..., None] * (1.0 / 255.0)
 
 
 def element_spec(height: int, width: int | None, max_len: int, batched: bool) -> dict[str, tf.TensorSpec]:
@@ -34,7 +39,7 @@ def element_spec(height: int, width: int | None, max_len: int, batched: bool) ->
 
 def as_dataset(batches: Callable[[], Iterator[dict[str, Any]]], height: int, width: int | None, max_len: int,
                 batch_size: int | None, rebatch: bool = False) -> tf.data.Dataset:
-    """Numpy batches (uint8 images, see `synth.batch.collate`) -> a dataset of float images in [0, 1].
+    """Numpy batches (uint8 images, see `synth.image.collate`) -> a dataset of float images in [0, 1].
 
     `rebatch`: the numpy batches are larger than `batch_size` (several batches in one message), to be split."""
     raw = {k: v for k, v in element_spec(height, width, max_len, True).items()}
@@ -49,7 +54,7 @@ def as_dataset(batches: Callable[[], Iterator[dict[str, Any]]], height: int, wid
 
     def to_float(b: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
         b = dict(b)
-        b["image"] = tf.cast(b["image"], tf.float32)[..., None] * (1.0 / 255.0)
+        b["image"] = float_images(b["image"])
         return b
 
     ds = ds.map(to_float, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)

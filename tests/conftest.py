@@ -140,7 +140,7 @@ def tiny_fit_config(**train: Any) -> Any:
 class TinyModel:
     dir: Path
     #: what train.fit.fit returned
-    result: dict[str, Any]
+    result: Any
     config: Any
     seconds: float
 

@@ -10,8 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from synth.batch import render_range, run_ordered
-from synth.sample import Renderer
+from synth.batch import render_range, renderers
+from synth.pool import run_ordered
+from synth.renderer import Renderer
 
 SEED = 5
 SHM = Path("/dev/shm")
@@ -41,11 +42,11 @@ def test_slots_give_the_same_results(make_config, fixed_width):
     cfg = make_config()
     if not fixed_width:
         cfg.render.width = None
-    want = list(run_ordered(cfg, render_range, tasks(9, 6), workers=0))
+    want = list(run_ordered(renderers(cfg), render_range, tasks(9, 6), workers=0))
     # the fixed-width slot holds each batch exactly; the variable-width one is too small for some batches,
     # which then come through the pipe
     slot = 6 * 32 * 128 if fixed_width else 6 * 32 * 145
-    got = list(run_ordered(cfg, render_range, tasks(9, 6), workers=2, window=4, slot_bytes=slot))
+    got = list(run_ordered(renderers(cfg), render_range, tasks(9, 6), workers=2, window=4, slot_bytes=slot))
     assert_same(got, want)
     if not fixed_width:
         assert {b["image"].nbytes > slot for b in want} == {True, False}
@@ -58,9 +59,9 @@ def test_slots_give_the_same_results(make_config, fixed_width):
 def test_shared_memory_is_released(make_config):
     cfg = make_config()
     before = shared_blocks()
-    done = list(run_ordered(cfg, render_range, tasks(4, 4), workers=2, slot_bytes=4 * 32 * 128))
+    done = list(run_ordered(renderers(cfg), render_range, tasks(4, 4), workers=2, slot_bytes=4 * 32 * 128))
     assert len(done) == 4 and shared_blocks() == before
-    endless = run_ordered(cfg, render_range, ((SEED, i * 4, 4) for i in itertools.count()), workers=2,
+    endless = run_ordered(renderers(cfg), render_range, ((SEED, i * 4, 4) for i in itertools.count()), workers=2,
                           slot_bytes=4 * 32 * 128)
     next(endless)
     assert len(shared_blocks() - before) == 2  # one block per worker
@@ -76,7 +77,7 @@ def _fail_at(renderer: Renderer, i: int) -> dict:
 
 def test_worker_error_reaches_the_parent_and_frees_memory(make_config):
     before = shared_blocks() if SHM.is_dir() else set()
-    results = run_ordered(make_config(), _fail_at, [(i,) for i in range(5)], workers=2, slot_bytes=64)
+    results = run_ordered(renderers(make_config()), _fail_at, [(i,) for i in range(5)], workers=2, slot_bytes=64)
     assert [int(r["image"][0, 0]) for r in itertools.islice(results, 2)] == [0, 1]
     with pytest.raises(ValueError, match="task 2 failed"):
         next(results)
@@ -93,7 +94,7 @@ def _timed(renderer: Renderer, i: int) -> dict:
 @pytest.mark.parametrize("burst", [True, False])
 def test_a_burst_renders_only_while_the_consumer_waits(make_config, burst):
     got, taken = [], []
-    for r in run_ordered(make_config(), _timed, [(i,) for i in range(12)], workers=2, window=4, burst=burst):
+    for r in run_ordered(renderers(make_config()), _timed, [(i,) for i in range(12)], workers=2, window=4, burst=burst):
         got.append(r)
         time.sleep(0.05)  # the consumer's work: a training step
         taken.append(time.monotonic())

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from synth.errors import SynthError
-from synth.sample import Renderer
+from synth.renderer import Renderer
 from train import metrics
 from train.config import FitConfig
 from train.recognizer import load
@@ -47,8 +47,8 @@ def logged_steps(out: Path) -> list[int]:
 
 def test_tiny_model_learns_the_task_from_the_stream(tiny_model):
     steps = tiny_model.config.train.steps
-    best = tiny_model.result["best"]
-    assert tiny_model.result["step"] == steps and not tiny_model.result["stopped_early"]
+    best = tiny_model.result.best
+    assert tiny_model.result.step == steps and not tiny_model.result.stopped_early
     # measured 0.99 (cer 0.0025) at 200 steps; 0.95-0.985 already at 150 steps for seeds 0-2
     assert best["word_accuracy"] >= 0.9, best
     assert best["cer"] < 0.05, best
@@ -130,12 +130,12 @@ def test_a_run_cut_by_time_ends_at_its_final_rate(tmp_path, tiny_config, monkeyp
     monkeypatch.setattr(fit_module, "time", SimpleNamespace(perf_counter=lambda: float(next(ticks))))
     cfg = tiny_config(steps=100_000, max_minutes=1.0, eval_every=100_000, checkpoint_every=100_000)
     result = fit_module.fit(cfg, tmp_path / "run", progress=False)
-    assert result["stopped_early"] and 10 < result["step"] < 60
+    assert result.stopped_early and 10 < result.step < 60
     ckpt = tmp_path / "run" / "checkpoints"
     state = json.loads((ckpt / (ckpt / "latest").read_text().strip() / "state.json").read_text())
-    assert state["step"] == result["step"] and state["progress"] > 0.95  # by steps alone: 0
+    assert state["step"] == result.step and state["decay"] > 0.95  # by steps alone: 0
     # the last, lowest-rate steps are evaluated: the run's final model is scored and can be the best one
-    assert [h["step"] for h in history(tmp_path / "run") if "val" in h] == [result["step"]]
+    assert [h["step"] for h in history(tmp_path / "run") if "val" in h] == [result.step]
     assert "step/s" not in capsys.readouterr().err  # progress=False draws no bar
 
 
@@ -221,7 +221,7 @@ def test_resume_after_kill(tmp_path):
 
 
 def test_validation_draws_fonts_evenly_whatever_the_weights(make_config, three_fonts):
-    from train.fit import validation_data
+    from train.data import validation_data
 
     data = make_config()
     data.fonts.weights = {three_fonts[0]: 50.0}
@@ -238,7 +238,8 @@ def test_evaluations_read_the_weight_average_and_training_goes_on_from_the_raw_w
     import numpy as np
 
     from train import checkpoint
-    from train.fit import averaged_weights, fit
+    from train.fit import fit
+    from train.step import averaged_weights
 
     out = tmp_path / "ema"
     cfg = tiny_config(steps=40, eval_every=40, checkpoint_every=40, ema=0.9)
@@ -269,7 +270,7 @@ def test_a_bad_ema_is_refused_before_the_dir_is_written(tmp_path, tiny_config):
 def test_burst_and_overlapped_feeds_give_the_same_batches(tiny_config):
     from contextlib import closing
 
-    from train.fit import training_batches
+    from train.feed import training_batches
 
     cfg = tiny_config(workers=2)
     feeds = []
@@ -283,7 +284,8 @@ def test_burst_and_overlapped_feeds_give_the_same_batches(tiny_config):
 
 
 def test_a_bad_feed_is_refused_before_the_dir_is_written(tmp_path, tiny_config):
-    from train.fit import feed_mode, fit
+    from train.feed import feed_mode
+    from train.fit import fit
 
     with pytest.raises(SynthError, match="choose one of auto, burst, overlap"):
         fit(tiny_config(feed="fast"), tmp_path / "run", progress=False)

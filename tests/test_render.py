@@ -9,7 +9,7 @@ from PIL import ImageFont
 
 from synth import EffectsConfig, Renderer, Spec, SynthError
 from synth.draw import draw_line
-from synth.sample import to_model_input
+from synth.image import to_model_input
 
 
 def corr(x: np.ndarray, y: np.ndarray) -> float:

@@ -8,11 +8,12 @@ import pytest
 
 from synth.config import EffectsConfig, FontConfig
 from synth.fonts import BUNDLED_DIR, FontLibrary
-from synth.sample import Renderer
+from synth.renderer import Renderer
 from train import robustness, tesseract
 from train.config import FitConfig
-from train.evaluate import compare_tesseract, format_text
+from train.evaluate import Evaluation, compare_tesseract
 from train.recognizer import Prediction
+from train.report import eval_text, robustness_markdown, write_robustness
 
 HELD_OUT = ["DejaVuSerif-Italic", "LiberationMono-Regular"]
 #: the bundled fonts and the two of the `user_fonts` fixture, as a robustness run sees them
@@ -108,7 +109,8 @@ def test_run_and_report_files(tmp_path, made, user_fonts):
     meta = _meta(HELD_OUT)
     train_names = {f["name"] for f in meta["train_fonts"]}
     rec = Oracle(cfg, meta, train_names | {"MySans"}, made)
-    report = robustness.run(rec, [str(user_fonts)], count=4, sweep_count=3)
+    result = robustness.run(rec, [str(user_fonts)], count=4, sweep_count=3)
+    report = result.to_dict()
 
     # every font read the same texts in the same specs, font aside: clean first, then default (N_FONTS x 4)
     for part in (rec.read[: 4 * N_FONTS], rec.read[4 * N_FONTS : 8 * N_FONTS]):
@@ -134,10 +136,9 @@ def test_run_and_report_files(tmp_path, made, user_fonts):
     assert report["worst"] and all(w["font"] in HELD_OUT + ["MySerif"] for w in report["worst"])
     assert fonts["MySerif"]["worst"][0]["prediction"] == fonts["MySerif"]["worst"][0]["truth"][:-1]
 
-    out = robustness.write(report, tmp_path / "rep")
+    out = write_robustness(result, tmp_path / "rep")
     saved = json.loads((out / "report.json").read_text(encoding="utf-8"))
-    public = json.loads(json.dumps({k: v for k, v in report.items() if not k.startswith("_")}))
-    assert saved == public
+    assert saved == json.loads(json.dumps(report))
     md = (out / "report.md").read_text(encoding="utf-8")
     assert f"| seen | {N_FONTS - 3} | 100.0 | 0.0 | 100.0 | 0.0 |" in md and "| unseen | 3 | 0.0 |" in md
     assert "| MySerif | **no** | 0.0 |" in md and "clean +100.0 points" in md
@@ -147,7 +148,7 @@ def test_run_and_report_files(tmp_path, made, user_fonts):
 
 def test_texts_are_chosen_that_every_font_draws(made, font_dir):
     rec = Oracle(FitConfig(), {}, set(), made)
-    report = robustness.run(rec, [str(font_dir)], count=6, sweeps=False)
+    report = robustness.run(rec, [str(font_dir)], count=6, sweeps=False).to_dict()
     fonts = {f["name"]: f for f in report["fonts"]}
     assert report["texts_every_font_draws"] == 6 and fonts["NoQDigits"]["skipped"] == 0
     assert fonts["NoQDigits"]["clean"]["n"] == 6 and fonts["Inconsolata"]["default"]["n"] == 6
@@ -160,12 +161,13 @@ def test_fonts_that_cannot_draw_the_texts_are_skipped_and_counted(made):
     cfg.data.text.sources, cfg.data.text.random_chars = {"random": 1.0}, "→"
     cfg.data.effects = EffectsConfig.off()
     rec = Oracle(cfg, {}, set(), made)
-    report = robustness.run(rec, count=2, sweeps=False)
+    result = robustness.run(rec, count=2, sweeps=False)
+    report = result.to_dict()
     fonts = {f["name"]: f for f in report["fonts"]}
     assert report["texts_every_font_draws"] == 0 and report["count"] == 2
     assert fonts["Breip"]["skipped"] == 2 and fonts["Breip"]["clean"] is None
     assert fonts["Caladea-Bold"]["skipped"] == 0 and fonts["Caladea-Bold"]["clean"]["n"] == 2
-    assert report["sweeps"] == {} and "| Breip | **no** | - | - | - | - | 2 |" in robustness.markdown(report)
+    assert report["sweeps"] == {} and "| Breip | **no** | - | - | - | - | 2 |" in robustness_markdown(result)
 
 
 def _words() -> tuple[list[np.ndarray], list[str]]:
@@ -185,12 +187,11 @@ def test_tesseract_missing_degrades(monkeypatch, tmp_path):
     out = compare_tesseract(images, refs)
     assert out == {"available": False, "reason": "tesseract not found (install tesseract-ocr)"}
     assert not compare_tesseract(images, refs, binary=str(tmp_path / "nope"))["available"]
-    result = {"n": 3, "cer": 0.1, "wer": 0.2, "word_accuracy": 0.5, "ned": 0.1, "word_accuracy_ci_alnum": 0.6,
-              "images_per_second": 100.0, "by_height": {}, "by_length": {}, "worst": [], "tesseract": out}
-    text = format_text(result)
+    scores = {"n": 3, "cer": 0.1, "wer": 0.2, "word_accuracy": 0.5, "ned": 0.1, "word_accuracy_ci_alnum": 0.6}
+    result = Evaluation(scores, images_per_second=100.0, by_height={}, by_length={}, tesseract=out)
+    text = eval_text(result)
     assert "tesseract" in text.splitlines()[1] and text.count("not found") >= 6
-    plain = {k: v for k, v in result.items() if k != "tesseract"}
-    assert "tesseract" not in format_text(plain)
+    assert "tesseract" not in eval_text(dataclasses.replace(result, tesseract=None))
 
 
 def test_tesseract_psm_choice():

@@ -9,7 +9,8 @@ import pytest
 import synth
 from synth import Renderer
 from synth.alphabet import PAD
-from synth.batch import MESSAGE_BYTES, _main_module_hidden
+from synth.batch import MESSAGE_BYTES
+from synth.pool import _main_module_hidden
 from synth.streaming import numpy_batches
 
 SEED = 11

@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import pytest
 
-from synth.sample import Renderer
+from synth.renderer import Renderer
 
 REPO = Path(__file__).resolve().parent.parent
 #: generous: each command imports TensorFlow (3-10 s) on a shared, loaded machine

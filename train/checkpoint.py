@@ -15,13 +15,9 @@ from typing import Any
 import keras
 import numpy as np
 
+from synth.files import write_atomic
+
 KEEP = 2
-
-
-def _write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def save(root: Path, model: keras.Model, optimizer: keras.optimizers.Optimizer, state: dict[str, Any]) -> Path:
@@ -36,7 +32,7 @@ def save(root: Path, model: keras.Model, optimizer: keras.optimizers.Optimizer, 
     final = root / name
     shutil.rmtree(final, ignore_errors=True)
     os.rename(tmp, final)
-    _write_text(root / "latest", name)
+    write_atomic(root / "latest", name)
     older = sorted(p for p in root.glob("step-*") if p.name != name)
     for old in older[: max(0, len(older) - (KEEP - 1))]:
         shutil.rmtree(old, ignore_errors=True)

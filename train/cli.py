@@ -1,6 +1,6 @@
 """`train`: fit a recognizer on the synthetic stream; predict; evaluate.
 
-User errors print one line and exit 2 (see synth.cli.run_cli).
+User errors print one line and exit 2 (see synth.flags.run_cli).
 """
 
 from __future__ import annotations
@@ -13,33 +13,30 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter hides our output
 
-from synth.cli import add_config_args, check_one_start, config_from_args, run_cli
-from synth.config import SynthConfig
+from synth.config import SynthConfig, config_from_json, read_json
 from synth.errors import SynthError
+from synth.flags import add_config_args, apply_data_flags, check_one_start, run_cli
 from train.config import FEEDS
 
 
 def _fit_config(a: argparse.Namespace):
+    """The run's FitConfig: the saved run's when resuming (else the defaults), or --config (a FitConfig, or a data
+    config) or --preset in its place; then the training flags and the data flags on top."""
     from train.config import FitConfig
     from train.models import model_spec
 
+    check_one_start(a)
     saved = Path(a.out) / "config.json"
     resuming = saved.exists()
     cfg = FitConfig.load(saved) if resuming else FitConfig()  # flags given now override the saved run's
-    check_one_start(a)
-    if a.preset:
-        cfg.data = SynthConfig.preset(a.preset)
-        a.preset = None
     if a.config:
-        try:
-            raw = json.loads(Path(a.config).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as e:
-            raise SynthError(f"cannot read --config {a.config}: {e}") from None
+        raw = read_json(a.config)
         if isinstance(raw, dict) and ("data" in raw or "train" in raw):
             cfg = FitConfig.from_dict(raw)
         else:
-            cfg.data = SynthConfig.load(a.config)
-        a.config = None
+            cfg.data = config_from_json(SynthConfig, raw)
+    elif a.preset:
+        cfg.data = SynthConfig.preset(a.preset)
     t = cfg.train
     for flag, field in [("model", "model"), ("steps", "steps"), ("batch", "batch_size"), ("lr", "learning_rate"),
                         ("seed", "seed"), ("eval_every", "eval_every"), ("val_count", "val_count"),
@@ -57,7 +54,7 @@ def _fit_config(a: argparse.Namespace):
     spec = model_spec(t.model)
     if not resuming and a.height is None and cfg.data.render.height == SynthConfig().render.height:
         cfg.data.render.height = spec.height  # each model's native input height unless told otherwise
-    cfg.data = config_from_args(a, cfg.data)
+    cfg.data = apply_data_flags(a, cfg.data)
     return cfg
 
 
@@ -65,8 +62,8 @@ def cmd_fit(a: argparse.Namespace) -> int:
     from train.fit import fit
 
     result = fit(_fit_config(a), a.out, progress=not a.quiet)
-    best = result["best"] or {}
-    print(f"trained to step {result['step']}; best validation: word accuracy {best.get('word_accuracy', 0):.4f}, "
+    best = result.best or {}
+    print(f"trained to step {result.step}; best validation: word accuracy {best.get('word_accuracy', 0):.4f}, "
           f"CER {best.get('cer', 1):.4f} (step {best.get('step')}); model in {a.out}")
     return 0
 
@@ -81,7 +78,7 @@ def _lexicon(path: str | None) -> list[str] | None:
 
 
 def cmd_predict(a: argparse.Namespace) -> int:
-    from synth.dataset import load_image
+    from synth.image import load_image
     from train.recognizer import load
 
     rec = load(a.model)
@@ -93,48 +90,37 @@ def cmd_predict(a: argparse.Namespace) -> int:
 
 
 def cmd_eval(a: argparse.Namespace) -> int:
-    from train.evaluate import METRICS, evaluate, format_text, worst_grid
+    from train.evaluate import METRICS, evaluate
     from train.recognizer import load
+    from train.report import eval_text, eval_worst_grid
 
     rec = load(a.model)
     result = evaluate(rec, a.data, method="beam" if a.beam else "greedy", lexicon=_lexicon(a.lexicon),
                       limit=a.limit, compare=a.compare, turn_tall=not a.upright)
     if a.worst:
-        worst_grid(result, a.worst)
-    result.pop("_worst_images")
+        eval_worst_grid(result, a.data, a.worst)
     if a.json:
-        out = {k: result[k] for k in ("n", *METRICS, "images_per_second")}
-        if "tesseract" in result:
-            out["tesseract"] = result["tesseract"]
+        out = {k: result.scores[k] for k in ("n", *METRICS)}
+        out["images_per_second"] = result.images_per_second
+        if result.tesseract is not None:
+            out["tesseract"] = result.tesseract
         print(json.dumps(out))
         return 0
-    print(format_text(result, a.data))
+    print(eval_text(result, a.data))
     return 0
 
 
 def cmd_robustness(a: argparse.Namespace) -> int:
     from train import robustness
     from train.recognizer import load
+    from train.report import robustness_text, write_robustness
 
     rec = load(a.model)
     seed = robustness.SEED if a.seed is None else a.seed
     count = robustness.COUNT if a.count is None else a.count
     report = robustness.run(rec, a.fonts, count=count, seed=seed, sweep_count=a.sweep_count,
                             sweeps=not a.no_sweeps, progress=not a.quiet, model_dir=a.model)
-    out = robustness.write(report, a.out, title=a.model)
-    agg = report["aggregate"]
-    print(f"{report['count']} texts x {len(report['fonts'])} fonts, {report['predictions']} images read in "
-          f"{report['seconds']:.0f} s")
-    print(f"  {'fonts':<8}{'n':>4}  {'clean acc':>9}  {'clean cer':>9}  {'default acc':>11}  {'default cer':>11}")
-    for label in ("seen", "unseen"):
-        g = agg[label]
-        if g["clean"] and g["default"]:
-            print(f"  {label:<8}{g['fonts']:>4}  {g['clean']['word_accuracy']:>9.4f}  {g['clean']['cer']:>9.4f}  "
-                  f"{g['default']['word_accuracy']:>11.4f}  {g['default']['cer']:>11.4f}")
-    if report["gap"]:
-        print(f"  gap (seen - unseen word accuracy): clean {report['gap']['clean']['word_accuracy']:+.4f}, "
-              f"default {report['gap']['default']['word_accuracy']:+.4f}")
-    print(f"report in {out}/report.md")
+    print(robustness_text(report, write_robustness(report, a.out, title=a.model)))
     return 0
 
 

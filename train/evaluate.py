@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -64,13 +65,35 @@ def compare_tesseract(images: Sequence[np.ndarray], refs: list[str], binary: str
     return out
 
 
+@dataclass
+class Evaluation:
+    """A recognizer's scores on a labelled folder. `scores` holds `metrics.score`'s figures (n, cer, wer,
+    word_accuracy, ...); `worst` the worst-read samples by edit distance, each with its index in the folder;
+    `tesseract` Tesseract's scores on the same images, when compared."""
+
+    scores: dict[str, float]
+    images_per_second: float
+    by_height: dict[str, dict[str, float]]
+    by_length: dict[str, dict[str, float]]
+    by_font: dict[str, dict[str, float]] | None = None
+    worst: list[dict[str, Any]] = field(default_factory=list)
+    tesseract: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form: the scores at the top level, then the other fields (absent ones left out)."""
+        d = {**self.scores, **{k: v for k, v in asdict(self).items() if k != "scores"}}
+        return {k: v for k, v in d.items() if v is not None}
+
+
 def evaluate(rec: Recognizer, data_dir: str | Path, method: str = "greedy", lexicon: Sequence[str] | None = None,
              batch_size: int = 64, limit: int | None = None, worst: int = 24, compare: str | None = None,
-             tesseract_binary: str = "tesseract", turn_tall: bool = True) -> dict[str, Any]:
+             tesseract_binary: str = "tesseract", turn_tall: bool = True) -> Evaluation:
     """Metrics of `score`, images per second (preprocessing, model and decoding), breakdowns by image height
-    and label length, and the `worst` samples by edit distance (their images kept for a picture).
+    and label length, and the `worst` samples by edit distance.
 
     `compare="tesseract"` adds Tesseract's numbers on the same images under "tesseract"."""
+    if compare not in (None, "tesseract"):
+        raise SynthError(f"--compare {compare!r}: the only reference reader is tesseract")
     images, refs, fonts = [], [], []
     for k, (img, text, font) in enumerate(iter_samples(data_dir)):
         if limit is not None and k >= limit:
@@ -83,75 +106,18 @@ def evaluate(rec: Recognizer, data_dir: str | Path, method: str = "greedy", lexi
     preds = rec.predict(images, method=method, lexicon=lexicon, batch_size=batch_size, turn_tall=turn_tall)
     seconds = time.perf_counter() - t0
     hyps = [p.text for p in preds]
-    result: dict[str, Any] = metrics.score(refs, hyps)
-    result["images_per_second"] = len(images) / seconds
-    result["by_height"] = breakdown(refs, hyps, [_bin(im.shape[0], HEIGHT_BINS) for im in images])
-    result["by_length"] = breakdown(refs, hyps, [_bin(len(r), LENGTH_BINS) for r in refs])
-    if any(fonts):
-        result["by_font"] = breakdown(refs, hyps, fonts)
     dist = np.array([Levenshtein.distance(r, h) / max(len(r), 1) for r, h in zip(refs, hyps, strict=True)])
     order = [int(i) for i in np.argsort(-dist, kind="stable")[:worst] if dist[i] > 0]
-    result["worst"] = [{"index": i, "truth": refs[i], "prediction": hyps[i], "font": fonts[i],
-                        "confidence": preds[i].confidence} for i in order]
-    result["_worst_images"] = [images[i] for i in order]
-    if compare == "tesseract":
-        result["tesseract"] = compare_tesseract(images, refs, binary=tesseract_binary)
-    elif compare is not None:
-        raise SynthError(f"--compare {compare!r}: the only reference reader is tesseract")
-    return result
+    return Evaluation(
+        scores=metrics.score(refs, hyps), images_per_second=len(images) / seconds,
+        by_height=breakdown(refs, hyps, [_bin(im.shape[0], HEIGHT_BINS) for im in images]),
+        by_length=breakdown(refs, hyps, [_bin(len(r), LENGTH_BINS) for r in refs]),
+        by_font=breakdown(refs, hyps, fonts) if any(fonts) else None,
+        worst=[{"index": i, "truth": refs[i], "prediction": hyps[i], "font": fonts[i],
+                "confidence": preds[i].confidence} for i in order],
+        tesseract=compare_tesseract(images, refs, binary=tesseract_binary) if compare == "tesseract" else None,
+    )
 
 
+#: the figures `train eval --json` prints
 METRICS = ("cer", "wer", "word_accuracy", "ned", "word_accuracy_ci_alnum")
-
-
-def format_text(result: dict[str, Any], source: str = "") -> str:
-    """The text report of `train eval`: our metrics, with Tesseract's in a column beside them when compared."""
-    tess = result.get("tesseract")
-    ok = bool(tess and tess["available"])
-    label = f"tesseract psm {tess['psm']}" if ok else "tesseract"
-    head = "" if tess is None else f"{label:>18}"
-    missing = "" if tess is None or ok else f"{'not found' if 'not found' in tess['reason'] else 'failed':>18}"
-
-    def theirs(key: str, fmt: str, src: dict[str, Any] | None) -> str:
-        if tess is None:
-            return ""
-        return f"{format(src[key], fmt):>18}" if ok and src is not None else missing
-
-    lines = [f"{result['n']} images{' from ' + str(source) if source else ''}", f"  {'metric':<24}{'ours':>10}{head}"]
-    for k in METRICS:
-        lines.append(f"  {k:<24}{result[k]:>10.4f}{theirs(k, '.4f', tess)}")
-    lines.append(f"  {'images_per_second':<24}{result['images_per_second']:>10.1f}"
-                 f"{theirs('images_per_second', '.1f', tess)}")
-    if tess is not None and not ok:
-        lines.append(f"  tesseract: {tess['reason']}")
-    for name in ("by_height", "by_length"):
-        extra = "  tesseract cer  word_accuracy" if ok else ""
-        lines.append(f"{name.replace('_', ' ')}:  group  n  cer  word_accuracy{extra}")
-        for g, sc in result[name].items():
-            row = f"  {g:<10}{sc['n']:>6}  {sc['cer']:.4f}  {sc['word_accuracy']:.4f}"
-            if ok:
-                t = tess[name][g]
-                row += f"  {t['cer']:.4f}  {t['word_accuracy']:.4f}"
-            lines.append(row)
-    if result["worst"]:
-        lines.append("worst:")
-        lines += [f"  {w['truth']!r} read as {w['prediction']!r}" for w in result["worst"][:10]]
-    return "\n".join(lines)
-
-
-def worst_grid(result: dict[str, Any], out: str | Path) -> Path:
-    """worst.png: the worst-read images with truth and prediction under each."""
-    import cv2
-
-    from synth.preview import grid
-
-    tiles = [(im, [f"truth: {w['truth']}", f"read:  {w['prediction']}"])
-             for im, w in zip(result["_worst_images"], result["worst"], strict=True)]
-    if not tiles:  # still write the file the user asked for, saying why it shows no samples
-        tiles = [(np.full((32, 128), 255, np.uint8), ["no sample was misread"])]
-    if len({im.shape[0] for im, _ in tiles}) > 1:  # real images differ in size: show them all at one height
-        tiles = [(cv2.resize(im, (max(1, round(im.shape[1] * 48 / im.shape[0])), 48)), c) for im, c in tiles]
-    wide = max(im.shape[1] for im, _ in tiles)
-    out = Path(out)
-    grid(tiles, columns=1 if wide > 600 else 3, scale=1 if wide > 300 else 2).save(out)  # lines: one a row
-    return out

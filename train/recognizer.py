@@ -13,14 +13,13 @@ import numpy as np
 import tensorflow as tf
 
 from synth.alphabet import Alphabet
-from synth.batch import pad_images
 from synth.errors import SynthError
-from synth.sample import to_model_input
+from synth.image import pad_images, to_float, to_model_input
 from train import ctc
 from train.config import FitConfig
+from train.modeldir import MODEL_FILE
 from train.models import output_steps
 
-MODEL_FILE = "model.keras"
 #: an image at least this many times taller than wide is also read turned a quarter each way: a line set
 #: vertically (a table's column heading, a figure's axis label) and cropped from its page
 TALL = 3.0
@@ -45,7 +44,7 @@ class Recognizer:
     def prepare(self, images: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """Any images (grey or colour, any size) -> a float batch (B, H, W, 1) and their true widths."""
         batch, widths = pad_images([to_model_input(im, self.height, self.width) for im in images])
-        return batch[..., None].astype(np.float32) / 255.0, widths
+        return to_float(batch), widths
 
     def logits(self, x: np.ndarray, widths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         logits = self._logits(tf.convert_to_tensor(x)).numpy()

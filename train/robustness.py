@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import json
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -24,7 +23,8 @@ from rapidfuzz.distance import Levenshtein
 from synth.config import EffectsConfig, SynthConfig
 from synth.errors import SynthError
 from synth.fonts import BUNDLED_DIR, FontInfo
-from synth.sample import Renderer, Spec
+from synth.renderer import Renderer
+from synth.spec import Spec
 from synth.version import __version__
 from train import metrics
 
@@ -35,7 +35,6 @@ SEED = 7_000_001
 CONDITIONS = ("clean", "default")
 WORST_PER_FONT = 3
 WORST_TILES = 24
-SEEN_COLOUR, UNSEEN_COLOUR = "#2b6cb0", "#dd6b20"
 
 
 @dataclass(frozen=True)
@@ -121,6 +120,35 @@ def pick_texts(renderer: Renderer, count: int, seed: int, tries: int = 20) -> tu
 
 
 @dataclass
+class Report:
+    """What `run` measured, JSON-able (report.json is its `to_dict`): per font, seen and unseen pooled, their
+    gap, the effect sweeps, and the worst-read samples with their specs; `data` is the rendering config."""
+
+    version: str
+    model_dir: str
+    model: str
+    holdout_fonts: list[str]
+    seed: int
+    missing_font_dirs: list[str]
+    count: int
+    texts_every_font_draws: int
+    conditions: list[str]
+    sweep_count: int
+    sweep_fonts: list[str]
+    predictions: int
+    seconds: float
+    fonts: list[dict[str, Any]]
+    aggregate: dict[str, Any]
+    gap: dict[str, Any] | None
+    sweeps: dict[str, Any]
+    worst: list[dict[str, Any]]
+    data: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass
 class Read:
     """One image read: its group ("clean", "default" or "sweep:NAME:LEVEL"), spec and the model's text."""
 
@@ -202,11 +230,11 @@ def _worst_row(r: Read, font: bool = True) -> dict[str, Any]:
 
 
 def run(rec: Any, font_dirs: Sequence[str] = (), count: int = COUNT, seed: int = SEED, sweep_count: int | None = None,
-        sweeps: bool = True, batch_size: int = 64, progress: bool = False, model_dir: str = "") -> dict[str, Any]:
+        sweeps: bool = True, batch_size: int = 64, progress: bool = False, model_dir: str = "") -> Report:
     """Measure `rec` (a Recognizer, or anything with its config, meta and predict) per font and per effect.
 
-    Returns the report (JSON-able) plus "_worst_specs" and "_renderer", to draw `worst.png` again.
-    """
+    The report's `data` is the config its samples were rendered with, and each worst row holds its spec, so that
+    `worst.png` can be drawn again from the report alone."""
     if count < 1:
         raise SynthError(f"--count {count}: render at least one text per font")
     started = time.perf_counter()
@@ -262,154 +290,13 @@ def run(rec: Any, font_dirs: Sequence[str] = (), count: int = COUNT, seed: int =
 
     worst = _worst(reads)
     trained_dirs = rec.config.data.fonts.dirs if rec.config is not None else []
-    return {
-        "version": __version__, "model_dir": model_dir, "model": meta.get("model", ""),
-        "holdout_fonts": meta.get("holdout_fonts", []), "seed": seed,
-        "missing_font_dirs": [d for d in trained_dirs if not Path(d).is_dir()],  # training's, moved since
-        "count": len(indices), "texts_every_font_draws": covered, "conditions": list(CONDITIONS),
-        "sweep_count": sum(r.group == "sweep::0" for r in swept), "sweep_fonts": [f.name for f in sweep_fonts],
-        "predictions": len(reads) + len(swept), "seconds": time.perf_counter() - started,
-        "fonts": per_font, "aggregate": aggregate, "gap": gap, "sweeps": sweep_report,
-        "worst": [_worst_row(r) for r in worst],
-        "_worst_specs": [r.spec for r in worst], "_renderer": renderer,
-    }
-
-
-# ---------------------------------------------------------------- writing the report
-
-
-def _pct(x: float | None) -> str:
-    return "-" if x is None else f"{100 * x:.1f}"
-
-
-def _cell(s: dict[str, Any] | None, key: str) -> str:
-    return "-" if s is None else _pct(s[key])
-
-
-def markdown(report: dict[str, Any], title: str = "") -> str:
-    """report.md: the summary, the seen/unseen gap, the per-font table and the sweeps (percent)."""
-    agg = report["aggregate"]
-    lines = [f"# Font robustness{': ' + title if title else ''}", "",
-             f"{report['count']} texts in each of {len(report['fonts'])} fonts ({report['texts_every_font_draws']} "
-             "drawn by every font), with the effects off (clean) and at the model's training defaults (default). "
-             "Word accuracy and CER in percent.", "",
-             "| fonts | n | clean word acc | clean CER | default word acc | default CER |",
-             "| --- | ---: | ---: | ---: | ---: | ---: |"]
-    for label in ("seen", "unseen"):
-        a = agg[label]
-        lines.append(f"| {label} | {a['fonts']} | {_cell(a['clean'], 'word_accuracy')} | {_cell(a['clean'], 'cer')} "
-                     f"| {_cell(a['default'], 'word_accuracy')} | {_cell(a['default'], 'cer')} |")
-    lines.append("")
-    if report["missing_font_dirs"]:
-        lines += [f"Training font folders not found here (not measured): {report['missing_font_dirs']}.", ""]
-    if report["gap"]:
-        g = report["gap"]
-        lines.append(f"Generalization gap (seen minus unseen word accuracy): clean "
-                     f"{100 * g['clean']['word_accuracy']:+.1f} points, default "
-                     f"{100 * g['default']['word_accuracy']:+.1f} points.")
-    else:
-        lines.append("Generalization gap: n/a (every font is seen, or none is; hold fonts out with "
-                     "`train fit --holdout-fonts` or pass `--fonts DIR`).")
-    lines += ["", "![accuracy per font](fonts.png)", "", "## Per font", "",
-              "| font | seen | clean word acc | clean CER | default word acc | default CER | skipped | worst read |",
-              "| --- | :---: | ---: | ---: | ---: | ---: | ---: | --- |"]
-    for f in report["fonts"]:
-        w = "; ".join(f"`{x['truth']}` → `{x['prediction']}`" for x in f["worst"][:2]).replace("|", "\\|")
-        lines.append(f"| {f['name']} | {'yes' if f['seen'] else '**no**'} | {_cell(f['clean'], 'word_accuracy')} | "
-                     f"{_cell(f['clean'], 'cer')} | {_cell(f['default'], 'word_accuracy')} | "
-                     f"{_cell(f['default'], 'cer')} | {f['skipped']} | {w} |")
-    if report["sweeps"]:
-        lines += ["", "## Effects", "",
-                  f"Each effect alone at a fixed strength on {report['sweep_count']} clean samples of the "
-                  f"{len(report['sweep_fonts'])} {'seen ' if any(f['seen'] for f in report['fonts']) else ''}fonts.",
-                  "", "![accuracy against effect strength](effects.png)", ""]
-        for name, s in report["sweeps"].items():
-            lines += [f"**{name}** ({s['unit']}; training max {s['training_max']:g})", "",
-                      "| strength | word acc | CER |", "| ---: | ---: | ---: |"]
-            lines += [f"| {r['strength']:g} | {_pct(r['word_accuracy'])} | {_pct(r['cer'])} |" for r in s["levels"]]
-            lines.append("")
-    if report["worst"]:
-        lines += ["", "## Worst-read samples", "", "![worst-read samples](worst.png)", ""]
-    return "\n".join(lines)
-
-
-def font_chart(report: dict[str, Any], out: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.patches import Patch
-
-    fonts = sorted(report["fonts"], key=lambda f: (f["default"] or {}).get("word_accuracy", 0.0))
-    n = len(fonts)
-    fig, axes = plt.subplots(1, 2, figsize=(11, 1.2 + 0.28 * n), sharey=True)
-    colours = [SEEN_COLOUR if f["seen"] else UNSEEN_COLOUR for f in fonts]
-    for ax, cond in zip(axes, CONDITIONS, strict=True):
-        acc = [(f[cond] or {}).get("word_accuracy", 0.0) * 100 for f in fonts]
-        ax.barh(range(n), acc, color=colours)
-        for y, a in enumerate(acc):
-            ax.text(min(a, 88) + 1, y, f"{a:.1f}", va="center", fontsize=7)
-        for label, ls in (("seen", "-"), ("unseen", "--")):
-            a = report["aggregate"][label][cond]
-            if a:
-                ax.axvline(100 * a["word_accuracy"], color="grey", ls=ls, lw=0.8)
-        ax.set_xlim(0, 100)
-        ax.set_title(f"{cond}: word accuracy (%)", fontsize=10)
-        ax.grid(axis="x", alpha=0.3)
-    axes[0].set_yticks(range(n), [f["name"] for f in fonts], fontsize=8)
-    fig.legend(handles=[Patch(color=SEEN_COLOUR, label="seen in training"), Patch(color=UNSEEN_COLOUR,
-               label="unseen")], loc="lower center", ncol=2, fontsize=8, frameon=False)
-    fig.tight_layout(rect=(0, 0.04, 1, 1))
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-
-
-def effects_chart(report: dict[str, Any], out: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    sweeps = report["sweeps"]
-    fig, axes = plt.subplots(1, len(sweeps), figsize=(3.2 * len(sweeps), 3.4), squeeze=False)
-    for ax, (name, s) in zip(axes[0], sweeps.items(), strict=True):
-        x = [r["strength"] for r in s["levels"]]
-        ax.plot(x, [100 * r["word_accuracy"] for r in s["levels"]], "o-", label="word accuracy")
-        ax.plot(x, [100 * (1 - min(r["cer"], 1.0)) for r in s["levels"]], "s--", label="1 - CER")
-        if s["training_max"] > 0:
-            ax.axvline(s["training_max"], color="grey", ls=":", lw=1, label="training max")
-        ax.set_ylim(0, 102)
-        ax.set_title(name, fontsize=10)
-        ax.set_xlabel(s["unit"], fontsize=8)
-        ax.grid(alpha=0.3)
-    axes[0][0].set_ylabel("%")
-    handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=8, frameon=False)
-    fig.tight_layout(rect=(0, 0.07, 1, 1))
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-
-
-def worst_grid(report: dict[str, Any], out: Path) -> None:
-    from synth.preview import grid
-
-    renderer: Renderer = report["_renderer"]
-    tiles = [(renderer.render_spec(sp), [f"truth: {w['truth']}", f"read:  {w['prediction']}",
-                                         f"{w['font']} ({w['condition']})"])
-             for sp, w in zip(report["_worst_specs"], report["worst"], strict=True)]
-    if tiles:
-        grid(tiles, columns=4).save(out)
-
-
-def write(report: dict[str, Any], out: str | Path, title: str = "") -> Path:
-    """report.json, report.md, fonts.png, effects.png (with sweeps) and worst.png (when anything was misread)."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    public = {k: v for k, v in report.items() if not k.startswith("_")}
-    (out / "report.json").write_text(json.dumps(public, indent=1, ensure_ascii=False), encoding="utf-8")
-    (out / "report.md").write_text(markdown(report, title), encoding="utf-8")
-    font_chart(report, out / "fonts.png")
-    if report["sweeps"]:
-        effects_chart(report, out / "effects.png")
-    worst_grid(report, out / "worst.png")
-    return out
+    return Report(
+        version=__version__, model_dir=model_dir, model=meta.get("model", ""),
+        holdout_fonts=meta.get("holdout_fonts", []), seed=seed,
+        missing_font_dirs=[d for d in trained_dirs if not Path(d).is_dir()],  # training's, moved since
+        count=len(indices), texts_every_font_draws=covered, conditions=list(CONDITIONS),
+        sweep_count=sum(r.group == "sweep::0" for r in swept), sweep_fonts=[f.name for f in sweep_fonts],
+        predictions=len(reads) + len(swept), seconds=time.perf_counter() - started,
+        fonts=per_font, aggregate=aggregate, gap=gap, sweeps=sweep_report,
+        worst=[{**_worst_row(r), "spec": r.spec.to_dict()} for r in worst], data=data.to_dict(),
+    )

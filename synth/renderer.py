@@ -1,4 +1,4 @@
-"""One sample, from (seed, index) to pixels: draw the whole spec first, then render it.
+"""The renderer: one sample from (seed, index) to pixels, by drawing its whole spec first, then rendering it.
 
 `Renderer.sample_spec` makes every random choice; `Renderer.render_spec` is a pure function of the spec.
 Override any field of a spec (same text in another font, no rotation...) and render it again.
@@ -6,11 +6,6 @@ Override any field of a spec (same text in another font, no rotation...) and ren
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass, field
-from typing import Any
-
-import cv2
 import numpy as np
 
 from synth.alphabet import Alphabet
@@ -21,31 +16,8 @@ from synth.errors import SynthError
 from synth.fonts import FontLibrary
 from synth.geometry import place, sample_geometry
 from synth.rng import Draws
+from synth.spec import Spec
 from synth.text import TextSource
-
-
-@dataclass
-class Spec:
-    """Everything random about one sample; JSON-able, so it travels with the image into manifests and reports."""
-
-    seed: int
-    index: int
-    text: str
-    source: str
-    font: str
-    size: int  # nominal font size in pixels (`FontLibrary.letter_box` corrects it to the font's letter size)
-    spacing: float  # extra pixels between characters
-    geometry: dict[str, Any]
-    paper: dict[str, Any]
-    effects: dict[str, dict | None] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Spec:
-        return cls(**d)
-
 
 #: a tightly cropped line is drawn at this times its font size (`Spec.size`): its ink, not the font's
 #: letter box, has to fill the height
@@ -134,18 +106,3 @@ class Renderer:
         spec = self.sample_spec(seed, index)
         return self.render_spec(spec), spec
 
-
-def to_model_input(img: np.ndarray, height: int, width: int | None) -> np.ndarray:
-    """Any image (grey or colour, any size) -> uint8 (height, W): resized to the height keeping the aspect,
-    then right-padded with its edge colour (or squeezed when wider) to a fixed width."""
-    if img.ndim == 3:
-        img = cv2.cvtColor(img, cv2.COLOR_RGBA2GRAY if img.shape[2] == 4 else cv2.COLOR_RGB2GRAY)
-    h, w = img.shape
-    new_w = max(1, round(w * height / h))
-    if width is not None and new_w > width:
-        new_w = width
-    interp = cv2.INTER_AREA if h > height else cv2.INTER_LINEAR
-    img = cv2.resize(img, (new_w, height), interpolation=interp)
-    if width is not None and new_w < width:
-        img = np.pad(img, ((0, 0), (0, width - new_w)), mode="edge")
-    return img

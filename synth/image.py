@@ -1,0 +1,87 @@
+"""The image contract between data and model: loading, resizing and padding to the model's input, batching.
+
+Inference imports this without the renderer or its worker pool. A batch is a dict of `KEYS`: uint8 images
+(B, H, W) right-padded with their edge, true widths, labels padded with PAD (the CTC blank), lengths, texts
+and fonts; the model takes the images as float32 in [0, 1], (B, H, W, 1) (`to_float`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from synth.alphabet import PAD, Alphabet
+from synth.errors import SynthError
+
+#: the keys of a batch, as streams, datasets and the numpy feed give it
+KEYS = ("image", "width", "label", "label_length", "text", "font")
+
+
+def load_image(path: Path) -> np.ndarray:
+    """Any image file (8/16-bit, grey, colour, alpha) as grey uint8; a clear error when it cannot be read."""
+    img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if img is None:
+        raise SynthError(f"cannot read image {path}: missing or corrupt; fix or remove its labels.tsv line")
+    if img.dtype != np.uint8:
+        img = (img / 257).astype(np.uint8) if img.dtype == np.uint16 else img.astype(np.uint8)
+    if img.ndim == 3:
+        img = cv2.cvtColor(img, cv2.COLOR_BGRA2GRAY if img.shape[2] == 4 else cv2.COLOR_BGR2GRAY)
+    return img
+
+
+def to_model_input(img: np.ndarray, height: int, width: int | None) -> np.ndarray:
+    """Any image (grey or colour, any size) -> uint8 (height, W): resized to the height keeping the aspect,
+    then right-padded with its edge colour (or squeezed when wider) to a fixed width."""
+    if img.ndim == 3:
+        img = cv2.cvtColor(img, cv2.COLOR_RGBA2GRAY if img.shape[2] == 4 else cv2.COLOR_RGB2GRAY)
+    h, w = img.shape
+    new_w = max(1, round(w * height / h))
+    if width is not None and new_w > width:
+        new_w = width
+    interp = cv2.INTER_AREA if h > height else cv2.INTER_LINEAR
+    img = cv2.resize(img, (new_w, height), interpolation=interp)
+    if width is not None and new_w < width:
+        img = np.pad(img, ((0, 0), (0, width - new_w)), mode="edge")
+    return img
+
+
+def pad_images(images: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Stack grey images of one height: (B, H, Wmax) uint8, each right-padded with its own edge column, and
+    the true widths. Edge padding looks like more paper, where a constant would draw a bar beside the text."""
+    widths = np.array([im.shape[1] for im in images], np.int32)
+    wmax = int(widths.max())
+    if widths.min() == wmax:  # a fixed width: one copy
+        return np.stack(images), widths
+    batch = np.empty((len(images), images[0].shape[0], wmax), np.uint8)
+    for i, im in enumerate(images):
+        w = im.shape[1]
+        batch[i, :, :w] = im
+        if w < wmax:
+            batch[i, :, w:] = im[:, -1:]
+    return batch, widths
+
+
+def collate(images: list[np.ndarray], texts: list[str], fonts: list[str], alphabet: Alphabet, max_len: int,
+            encode: str = "strict") -> dict[str, Any]:
+    """Stack samples into one batch: images right-padded with their edge to the widest, labels padded with PAD.
+
+    `encode="keep"` puts only the encodable characters into `label` (for scoring real text that has
+    characters the model cannot produce); "strict" raises on them.
+    """
+    n = len(images)
+    batch, widths = pad_images(images)
+    labels = np.full((n, max_len), PAD, np.int32)
+    lengths = np.zeros(n, np.int32)
+    for i, t in enumerate(texts):
+        ids = alphabet.encode(t if encode == "strict" else "".join(c for c in t if c in alphabet))[:max_len]
+        labels[i, : len(ids)] = ids
+        lengths[i] = len(ids)
+    return {"image": batch, "width": widths, "label": labels, "label_length": lengths, "text": texts, "font": fonts}
+
+
+def to_float(images: np.ndarray) -> np.ndarray:
+    """uint8 images (B, H, W) -> the model's input: float32 in [0, 1], (B, H, W, 1)."""
+    return images[..., None].astype(np.float32) / 255.0

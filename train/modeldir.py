@@ -1,0 +1,92 @@
+"""A training run's folder: its config (and what a resume may change), meta, history, logs and kept model."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import IO, Any
+
+import keras
+
+from synth.errors import SynthError
+from synth.files import write_atomic
+from train.config import FitConfig
+
+MODEL_FILE = "model.keras"
+#: fields a resumed run may change: they steer the run, not what the model learns from
+OPERATIONAL = ("steps", "feed", "workers", "eval_every", "checkpoint_every", "patience", "max_minutes")
+
+
+class ModelDir:
+    """The files of one run under `path`: config.json, alphabet.json, meta.json, history.jsonl, logs/,
+    checkpoints/ and the kept inference model. Every file is replaced whole, so a kill leaves a usable dir."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.checkpoints = self.path / "checkpoints"
+        self.logs = self.path / "logs"
+        self.model_file = self.path / MODEL_FILE
+
+    def prepare(self, cfg: FitConfig) -> FitConfig:
+        """Start the dir, or check that a resumed run learns from what it started with."""
+        saved_path = self.path / "config.json"
+        if saved_path.exists():
+            mine, theirs = cfg.to_dict(), FitConfig.load(saved_path).to_dict()
+            for k in OPERATIONAL:
+                mine["train"].pop(k)
+                theirs["train"].pop(k)
+            if mine != theirs:
+                raise SynthError(f"{self.path} holds a run with another config ({_diff(theirs, mine)}); resume with "
+                                 "the same flags (or none: the saved config is the default), or use a new --out folder")
+            cfg.save(saved_path)
+            return cfg
+        if self.path.exists() and any(p for p in self.path.iterdir() if not p.name.startswith(".")):
+            raise SynthError(f"{self.path} is not empty and holds no training run; choose a new --out folder")
+        self.path.mkdir(parents=True, exist_ok=True)
+        cfg.save(saved_path)
+        return cfg
+
+    def check_model(self, model: keras.Model) -> None:
+        """A run started under an older definition of its model name cannot go on with this one's: its weights
+        would not fit, or (a layer without weights added) would silently meet another computation."""
+        meta = self.path / "meta.json"
+        if not meta.exists():
+            return
+        saved = json.loads(meta.read_text(encoding="utf-8"))
+        params, layers = saved.get("parameters"), saved.get("layers")  # older model dirs lack "layers"
+        if params not in (None, model.count_params()) or layers not in (None, layer_names(model)):
+            raise SynthError(f"{self.path} holds a {saved['model']!r} model of {params:,} parameters and "
+                             f"{len(layers or [])} layers, started by synthocr {saved.get('version', '?')}; this "
+                             f"version's {model.name!r} has {model.count_params():,} and {len(model.layers)}: resume "
+                             "with that version, or use a new --out folder")
+
+    def write_meta(self, meta: dict[str, Any]) -> None:
+        write_atomic(self.path / "meta.json", json.dumps(meta, indent=1, ensure_ascii=False))
+
+    def save_model(self, model: keras.Model) -> None:
+        """The inference model, renamed into place when whole."""
+        tmp = self.path / f".tmp-{os.getpid()}-{MODEL_FILE}"
+        model.save(tmp)
+        os.replace(tmp, self.model_file)
+
+    def open_history(self) -> IO[str]:
+        """history.jsonl for appending: one JSON row per log or evaluation."""
+        return open(self.path / "history.jsonl", "a", encoding="utf-8")
+
+
+def layer_names(model: keras.Model) -> list[str]:
+    return [type(layer).__name__ for layer in model.layers]
+
+
+def _diff(a: dict, b: dict, prefix: str = "") -> str:
+    """The first field where two config dicts differ, as `name: old then, new now`."""
+    for k in sorted(set(a) | set(b)):
+        x, y = a.get(k), b.get(k)
+        if isinstance(x, dict) and isinstance(y, dict):
+            d = _diff(x, y, f"{prefix}{k}.")
+            if d:
+                return d
+        elif x != y:
+            return f"{prefix}{k}: {x!r} then, {y!r} now"
+    return ""
