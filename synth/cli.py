@@ -16,10 +16,10 @@ from synth.flags import add_config_args, config_from_args, run_cli
 
 
 def cmd_fonts(a: argparse.Namespace) -> int:
-    from synth.fonts import FontLibrary
+    from synth.fonts import library
 
     cfg = config_from_args(a)
-    lib = FontLibrary(cfg.fonts, cfg.alphabet)
+    lib = library(cfg.fonts, cfg.alphabet)
     n = len(cfg.alphabet)
     width = max(len(f.name) for f in lib.fonts)
     print(f"{'font':<{width}}  covers   lacks   (alphabet of {n} characters)")

@@ -16,6 +16,13 @@ from typing import Any
 from synth.alphabet import DEFAULT_CHARS
 from synth.errors import SynthError
 
+#: the text sources `TextConfig.sources` may weigh
+TEXT_SOURCES = ("random", "words", "corpus", "prose")
+#: the case transforms of `TextConfig.case`
+CASES = ("lower", "upper", "title", "keep")
+#: the background kinds of `EffectsConfig.backgrounds`
+BACKGROUNDS = ("flat", "gradient", "texture", "image")
+
 
 @dataclass
 class TextConfig:
@@ -36,6 +43,29 @@ class TextConfig:
     case: dict[str, float] = field(default_factory=lambda: {"lower": 0.4, "upper": 0.2, "title": 0.2, "keep": 0.2})
     #: what to do with text the alphabet cannot encode: "error" or "filter" (skip it and count)
     unencodable: str = "filter"
+
+    def problems(self, chars: str) -> list[str]:
+        """What is wrong with these values for an alphabet of `chars` (files are checked when read)."""
+        out = []
+        if self.min_len < 1 or self.max_len < self.min_len:
+            out.append(f"text length range {self.min_len}-{self.max_len} is empty; need 1 <= min_len <= max_len")
+        unknown = set(self.sources) - set(TEXT_SOURCES)
+        if unknown:
+            out.append(f"unknown text source(s) {sorted(unknown)}; use {', '.join(TEXT_SOURCES)}")
+        if not any(w > 0 for w in self.sources.values()):
+            out.append("all text source weights are 0; give at least one of random/words/corpus/prose a weight")
+        if self.unencodable not in ("error", "filter"):
+            out.append(f"text.unencodable is {self.unencodable!r}; use 'error' or 'filter'")
+        unknown = set(self.case) - set(CASES)
+        if unknown:
+            out.append(f"unknown case transform(s) {sorted(unknown)}; use {', '.join(CASES)}")
+        if self.sources.get("random", 0) > 0 and self.random_chars is not None:
+            missing = "".join(dict.fromkeys(c for c in self.random_chars if c not in chars))
+            if missing:
+                out.append(f"text.random_chars has characters outside the alphabet: {missing!r}")
+        if self.sources.get("corpus", 0) > 0 and not self.corpus:
+            out.append("text source 'corpus' has a weight but text.corpus names no file; set it")
+        return out
 
 
 @dataclass
@@ -62,6 +92,16 @@ class FontConfig:
     #: apart, justified ones 0.6 em, where most fonts' own space is 0.25 em. Drawn last
     word_spacing: tuple[float, float] = (-0.1, 0.35)
 
+    def problems(self) -> list[str]:
+        out = []
+        lo, hi = self.size
+        if not 0 < lo <= hi:
+            out.append(f"fonts.size range {self.size} is invalid; use fractions like [0.55, 0.8]")
+        bad = {k: w for k, w in self.weights.items() if not (isinstance(w, int | float) and 0 < w < float("inf"))}
+        if bad:
+            out.append(f"fonts.weights {bad}: each weight must be a positive number")
+        return out
+
 
 @dataclass
 class RenderConfig:
@@ -72,6 +112,18 @@ class RenderConfig:
     max_width: int = 512
     #: free space around the text, as a fraction of the height (random per side up to this)
     margin: float = 0.25
+
+    def problems(self) -> list[str]:
+        out = []
+        if self.height < 8:
+            out.append(f"render.height {self.height} is too small; use at least 8 pixels")
+        if self.width is not None and self.width < self.height:
+            out.append(f"render.width {self.width} is below the height {self.height}; use a wider canvas")
+        if self.width is None and self.max_width < self.height:
+            out.append(f"render.max_width {self.max_width} is below the height {self.height}; allow wider images")
+        if not self.margin >= 0:
+            out.append(f"render.margin {self.margin} is negative; use a fraction of the height >= 0 (0.25 default)")
+        return out
 
 
 @dataclass
@@ -125,6 +177,22 @@ class EffectsConfig:
     #: Drawn last: texts without quotes keep the pixels of earlier runs
     p_curly_quotes: float = 0.5
 
+    def problems(self) -> list[str]:
+        out = []
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            if f.name.startswith("p_") and not 0.0 <= v <= 1.0:
+                out.append(f"effects.{f.name} {v} is not a probability; use a value from 0 to 1")
+        if not -1.0 <= self.stroke_weight[0] <= self.stroke_weight[1] <= 1.0:
+            out.append(f"effects.stroke_weight {self.stroke_weight} must lie within [-1, 1] pixels, low <= high")
+        unknown = {k for k, w in self.backgrounds.items() if w > 0} - set(BACKGROUNDS)
+        if unknown:
+            out.append(f"unknown background kind(s) {sorted(unknown)}; use {', '.join(BACKGROUNDS)}")
+        if self.backgrounds.get("image", 0) > 0 and not self.background_dirs:
+            out.append("background kind 'image' has a weight but effects.background_dirs names no folder; name a "
+                       "folder of images or set its weight to 0")
+        return out
+
     @classmethod
     def off(cls) -> EffectsConfig:
         """Plain black text on white: every effect's probability at 0."""
@@ -160,6 +228,18 @@ class SynthConfig(JsonConfig):
     fonts: FontConfig = field(default_factory=FontConfig)
     render: RenderConfig = field(default_factory=RenderConfig)
     effects: EffectsConfig = field(default_factory=EffectsConfig)
+
+    def validate(self) -> None:
+        """Every check of the values, gathered: one SynthError that lists each problem with its fix. What the
+        config names on disk (fonts, word lists, images) is checked when it is read."""
+        problems = [] if self.alphabet else ["the alphabet is empty: pass at least one character (e.g. --alphabet "
+                                             "0123456789)"]
+        problems += self.text.problems(self.alphabet) + self.fonts.problems() + self.render.problems()
+        problems += self.effects.problems()
+        if len(problems) == 1:
+            raise SynthError(problems[0])
+        if problems:
+            raise SynthError(f"the config has {len(problems)} problems:\n  - " + "\n  - ".join(problems))
 
     @classmethod
     def preset(cls, name: str) -> SynthConfig:

@@ -7,6 +7,7 @@ later runs skip the check.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -174,14 +175,31 @@ def discover(cfg: FontConfig) -> list[Path]:
     return unique
 
 
-class FontLibrary:
-    """The fonts a config can use, each with the characters of the alphabet it really draws."""
+#: libraries built in this process, by config, alphabet and the files' sizes and times (see `library`)
+_LIBRARIES: dict[tuple, FontLibrary] = {}
 
-    def __init__(self, cfg: FontConfig, chars: str):
+
+def library(cfg: FontConfig, chars: str) -> FontLibrary:
+    """The font library of `cfg` over `chars`, built once per process: renderers, training and its checks share
+    it, and a font file is hashed and checked once. A changed, added or removed file makes a new one."""
+    files = discover(cfg)
+    key = (json.dumps(dataclasses.asdict(cfg), sort_keys=True), chars,
+           tuple((str(p), st.st_size, st.st_mtime_ns) for p in files for st in [p.stat()]))
+    lib = _LIBRARIES.get(key)
+    if lib is None:
+        lib = _LIBRARIES[key] = FontLibrary(cfg, chars, files)
+    return lib
+
+
+class FontLibrary:
+    """The fonts a config can use, each with the characters of the alphabet it really draws. `library` gives
+    the process's shared one; building one hashes every file."""
+
+    def __init__(self, cfg: FontConfig, chars: str, files: list[Path] | None = None):
         self.cfg = cfg
         cache = _CoverageCache()
         self.fonts: list[FontInfo] = []
-        for path in discover(cfg):
+        for path in discover(cfg) if files is None else files:
             sha = _sha256(path)
             entry = cache.data.get(sha)
             needed = chars + CURLY_QUOTES
@@ -220,9 +238,9 @@ class FontLibrary:
         if unknown:
             raise SynthError(f"fonts.weights names fonts not in the library: {unknown}; use file stems from "
                              f"`synth fonts`: {[f.name for f in self.fonts]}")
-        bad = {k: w for k, w in cfg.weights.items() if not (isinstance(w, int | float) and 0 < w < float("inf"))}
-        if bad:
-            raise SynthError(f"fonts.weights {bad}: each weight must be a positive number")
+        problems = cfg.problems()
+        if problems:
+            raise SynthError(problems[0])
         return [float(cfg.weights.get(f.name, 1.0)) for f in self.fonts]
 
     def choose(self, candidates: tuple[int, ...], u: float) -> int:

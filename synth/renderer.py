@@ -13,7 +13,7 @@ from synth.config import SynthConfig
 from synth.draw import AtlasCache, curly_quotes, draw_line
 from synth.effects import Jpeg, Paper, StrokeWeight, build_effects
 from synth.errors import SynthError
-from synth.fonts import FontLibrary
+from synth.fonts import library
 from synth.geometry import place, sample_geometry
 from synth.rng import Draws
 from synth.spec import Spec
@@ -29,14 +29,11 @@ class Renderer:
 
     def __init__(self, config: SynthConfig | None = None):
         self.config = config = config or SynthConfig()
+        config.validate()
         self.alphabet = Alphabet(config.alphabet)
         rc = config.render
-        if rc.height < 8:
-            raise SynthError(f"render.height {rc.height} is too small; use at least 8 pixels")
-        if rc.width is not None and rc.width < rc.height:
-            raise SynthError(f"render.width {rc.width} is below the height {rc.height}; use a wider canvas")
         self.text = TextSource(config.text, self.alphabet)
-        self.fonts = FontLibrary(config.fonts, self.alphabet.chars)
+        self.fonts = library(config.fonts, self.alphabet.chars)
         self.paper = Paper(config.effects)
         self.effects = build_effects(config.effects)
         # JPEG draws between the first effects and those added later (`Effect.late`)
@@ -46,8 +43,6 @@ class Renderer:
         self.atlases = AtlasCache()
         self.draws = Draws()
         lo, hi = config.fonts.size
-        if not 0 < lo <= hi:
-            raise SynthError(f"fonts.size range {config.fonts.size} is invalid; use fractions like [0.55, 0.8]")
         self.px_range = (max(6, round(lo * rc.height)), max(6, round(hi * rc.height)))
 
     def sample_spec(self, seed: int, index: int) -> Spec:

@@ -15,7 +15,6 @@ from synth.errors import SynthError
 from synth.rng import Draws, cumulative
 
 BUNDLED_WORDS = Path(__file__).parent / "data" / "words.txt"
-CASES = ("lower", "upper", "title", "keep")
 
 
 @lru_cache(maxsize=8)
@@ -210,35 +209,21 @@ class TextSource:
     """A weighted mix of sources with case transforms; texts never leave the alphabet."""
 
     def __init__(self, cfg: TextConfig, alphabet: Alphabet):
-        if cfg.min_len < 1 or cfg.max_len < cfg.min_len:
-            raise SynthError(f"text length range {cfg.min_len}-{cfg.max_len} is empty; need 1 <= min_len <= max_len")
-        unknown = set(cfg.sources) - {"random", "words", "corpus", "prose"}
-        if unknown:
-            raise SynthError(f"unknown text source(s) {sorted(unknown)}; use random, words, corpus, prose")
-        if cfg.unencodable not in ("error", "filter"):
-            raise SynthError(f"text.unencodable is {cfg.unencodable!r}; use 'error' or 'filter'")
-        unknown = set(cfg.case) - set(CASES)
-        if unknown:
-            raise SynthError(f"unknown case transform(s) {sorted(unknown)}; use {', '.join(CASES)}")
+        problems = cfg.problems(alphabet.chars)
+        if problems:
+            raise SynthError(problems[0])
         self.cfg, self.alphabet = cfg, alphabet
         self.sources: dict[str, RandomStrings | Lines | Prose] = {}
         weights = {k: w for k, w in cfg.sources.items() if w > 0}
-        if not weights:
-            raise SynthError("all text source weights are 0; give at least one of random/words/corpus/prose a weight")
         for name in weights:
             if name == "random":
                 chars = cfg.random_chars if cfg.random_chars is not None else alphabet.chars
-                missing = alphabet.missing(chars)
-                if missing:
-                    raise SynthError(f"text.random_chars has characters outside the alphabet: {missing!r}")
                 self.sources[name] = RandomStrings(chars, cfg.min_len, cfg.max_len)
             elif name == "words":
                 self.sources[name] = Lines(cfg.lexicon or BUNDLED_WORDS, alphabet, cfg, "lexicon")
             elif name == "prose":
                 self.sources[name] = Prose(cfg.lexicon or BUNDLED_WORDS, alphabet, cfg)
             else:
-                if not cfg.corpus:
-                    raise SynthError("text source 'corpus' has a weight but text.corpus names no file; set it")
                 self.sources[name] = Lines(cfg.corpus, alphabet, cfg, "corpus")
         self.names = list(self.sources)
         self.cum = cumulative([weights[n] for n in self.names])

@@ -9,7 +9,7 @@ import numpy as np
 
 from synth.config import EffectsConfig, SynthConfig
 from synth.errors import SynthError
-from synth.fonts import FontLibrary
+from synth.fonts import library
 from train.config import FitConfig
 
 
@@ -17,7 +17,7 @@ def resolve_holdout(cfg: FitConfig) -> tuple[list[str], list[str]]:
     """(training fonts, held-out fonts) by name; a fraction is drawn reproducibly from `holdout_seed`."""
     fonts_cfg = copy.deepcopy(cfg.data.fonts)
     fonts_cfg.exclude = []
-    names = [f.name for f in FontLibrary(fonts_cfg, cfg.data.alphabet).fonts]
+    names = [f.name for f in library(fonts_cfg, cfg.data.alphabet).fonts]
     t = cfg.train
     unknown = [n for n in t.holdout_fonts if n not in names]
     if unknown:

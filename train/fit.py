@@ -21,7 +21,7 @@ import tensorflow as tf
 
 from synth.alphabet import Alphabet
 from synth.errors import SynthError
-from synth.fonts import FontLibrary
+from synth.fonts import library
 from synth.version import __version__
 from train import checkpoint, ctc
 from train.config import FitConfig
@@ -78,7 +78,7 @@ def fit(cfg: FitConfig, out: str | Path, progress: bool = True) -> FitResult:
         "version": __version__, "model": t.model, "height": rc.height, "width": rc.width,
         "output_steps": output_steps(model, rc.width) if rc.width else None,
         "parameters": model.count_params(), "layers": layer_names(model),
-        "train_fonts": FontLibrary(data.fonts, data.alphabet).manifest(), "holdout_fonts": held,
+        "train_fonts": library(data.fonts, data.alphabet).manifest(), "holdout_fonts": held,
     }
     alphabet.save(run_dir.path / "alphabet.json")
     loop = _Loop(cfg, run_dir, model, optimizer, schedule, state, meta)
