@@ -53,7 +53,7 @@ TRDG_REQUIREMENTS = [f"trdg=={TRDG_VERSION}", "pillow>=9.1,<10"]
 
 #: trdg's options, chosen to be comparable to our default effects and, where in doubt, kind to trdg:
 #: - size 32 and width 128: the same output size (a fixed width is cheaper than trdg's text-fitted default);
-#: - a small random skew (+-3 degrees: our p_rotate range) and a random gaussian blur (radius up to 1);
+#: - a small random skew (+-3 degrees: our effects.rotate range) and a random gaussian blur (radius up to 1);
 #: - its default background, gaussian noise (our default effects add paper, gradients, textures and noise);
 #: - distorsion off: its sine/random warps are extra work with no counterpart of ours (we shear and warp
 #:   perspective instead, inside one homography), so leaving them off only flatters trdg;

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 import synth
+import synth.config
 
 #: (name, changes to the defaults in the 0.3 layout)
 CONFIGS: list[tuple[str, dict]] = [
@@ -37,30 +38,22 @@ CONFIGS: list[tuple[str, dict]] = [
 
 def build(changes: dict, image_dir: str) -> synth.SynthConfig:
     changes = json.loads(json.dumps(changes))
-    base = synth.SynthConfig.preset(changes.pop("preset", "words")).to_dict()
+    cfg = synth.SynthConfig.preset(changes.pop("preset", "words")).to_dict()
     if "effects" in changes and "backgrounds" in changes["effects"]:
         changes["effects"]["background_dirs"] = [image_dir]
-    legacy = _legacy(base)
+    upgrade = getattr(synth.config, "upgrade_effects", lambda d: d)  # identity where 0.3 is this tree's layout
     for section, fields in changes.items():
-        legacy[section].update(fields)
-    return synth.SynthConfig.from_dict(legacy)
+        _merge(cfg[section], upgrade(fields) if section == "effects" else fields)
+    return synth.SynthConfig.from_dict(cfg)
 
 
-def _legacy(d: dict) -> dict:
-    """A config dict in the 0.3 layout, whatever the layout of this tree's `to_dict`."""
-    fx = d["effects"]
-    flat = {}
-    for k, v in fx.items():
-        if isinstance(v, dict) and "p" in v:  # a per-effect section: {p, settings...}
-            flat[f"p_{k}"] = v["p"]
-            rest = {n: x for n, x in v.items() if n != "p"}
-            if len(rest) == 1:
-                flat[k] = next(iter(rest.values()))
-            else:
-                flat.update(rest)
+def _merge(into: dict, fields: dict) -> None:
+    for k, v in fields.items():
+        if isinstance(v, dict) and isinstance(into.get(k), dict) and k not in ("backgrounds", "kinds", "weights",
+                                                                               "sources"):
+            _merge(into[k], v)
         else:
-            flat[k] = v
-    return {**d, "effects": flat}
+            into[k] = v
 
 
 def backgrounds(folder: Path) -> str:

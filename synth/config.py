@@ -127,80 +127,184 @@ class RenderConfig:
 
 
 @dataclass
+class Chance:
+    """An effect with nothing to set but how often it fires."""
+
+    p: float = 0.0
+
+
+@dataclass
+class RotateConfig:
+    p: float = 0.5
+    degrees: float = 3.0  # symmetric
+
+
+@dataclass
+class ShearConfig:
+    p: float = 0.3
+    factor: float = 0.25  # horizontal shear factor, symmetric
+
+
+@dataclass
+class PerspectiveConfig:
+    p: float = 0.2
+    jitter: float = 0.06  # corner jitter as a fraction of the height
+
+
+@dataclass
+class PaperConfig:
+    """Background and ink. `p` is the chance of a background other than flat paper."""
+
+    p: float = 0.7
+    #: weights of background kinds: flat paper, a linear gradient, a noise texture, an image from `dirs`
+    kinds: dict[str, float] = field(
+        default_factory=lambda: {"flat": 0.4, "gradient": 0.35, "texture": 0.25, "image": 0.0}
+    )
+    dirs: list[str] = field(default_factory=list)
+    #: paper and ink grey levels (0 black, 255 white): contrast comes from their difference
+    paper: tuple[int, int] = (170, 255)
+    ink: tuple[int, int] = (0, 90)
+
+
+@dataclass
+class BlurConfig:
+    p: float = 0.35
+    sigma: tuple[float, float] = (0.3, 1.1)  # gaussian sigma in pixels
+
+
+@dataclass
+class NoiseConfig:
+    p: float = 0.5
+    std: tuple[float, float] = (2.0, 12.0)  # in grey levels
+
+
+@dataclass
+class SpeckleConfig:
+    """The seeds' speckle: blurred random dots."""
+
+    p: float = 0.15
+    std: tuple[float, float] = (0.02, 0.1)  # as a fraction of the grey range
+
+
+@dataclass
+class SaltPepperConfig:
+    p: float = 0.05
+    amount: tuple[float, float] = (0.002, 0.02)  # fraction of pixels
+
+
+@dataclass
+class BinarizeConfig:
+    """A scanner's black and white; the lines preset uses p 0.5."""
+
+    p: float = 0.0
+    #: Otsu's threshold moved by (this - 1) x the ink-paper contrast: bolder strokes above 1, thinner below
+    shift: tuple[float, float] = (0.8, 1.2)
+
+
+@dataclass
+class StrokeWeightConfig:
+    """Strokes bolder or lighter than the font's (light and bold cuts of a face, ink spread). Off by default: it
+    showed no gain in training (docs/benchmarks.md)."""
+
+    p: float = 0.0
+    #: each edge of the ink moves out by about this many output pixels (-1 to 1), in where negative
+    shift: tuple[float, float] = (-0.5, 0.6)
+
+
+@dataclass
+class JpegConfig:
+    p: float = 0.25
+    quality: tuple[int, int] = (30, 90)
+
+
+@dataclass
 class EffectsConfig:
-    """Each effect has a probability `p_*` and a range; 0 turns it off.
+    """One section per effect, each with its probability `p` (0 turns it off) and its settings.
 
     The defaults aim at printed text seen by a scanner or a phone camera.
     """
 
-    p_rotate: float = 0.5
-    rotate: float = 3.0  # degrees, symmetric
-    p_upside_down: float = 0.0  # the seeds' `ud` flag
-    p_shear: float = 0.3
-    shear: float = 0.25  # horizontal shear factor, symmetric
-    p_perspective: float = 0.2
-    perspective: float = 0.06  # corner jitter as a fraction of the height
+    rotate: RotateConfig = field(default_factory=RotateConfig)
+    upside_down: Chance = field(default_factory=Chance)  # the seeds' `ud` flag
+    shear: ShearConfig = field(default_factory=ShearConfig)
+    perspective: PerspectiveConfig = field(default_factory=PerspectiveConfig)
     #: crop to the ink of the line, as line images cut from a scanned page are: the text fills the height
-    #: (a line without ascenders shows bigger letters) and the margins shrink to a tenth. Drawn last, so
-    #: 0 keeps every older (seed, index)'s pixels; the lines preset uses 0.5
-    p_tight: float = 0.0
-    p_blur: float = 0.35
-    blur: tuple[float, float] = (0.3, 1.1)  # gaussian sigma in pixels
-    p_background: float = 0.7
-    #: weights of background kinds: flat paper, a linear gradient, a noise texture, an image from `background_dirs`
-    backgrounds: dict[str, float] = field(
-        default_factory=lambda: {"flat": 0.4, "gradient": 0.35, "texture": 0.25, "image": 0.0}
-    )
-    background_dirs: list[str] = field(default_factory=list)
-    #: paper and ink grey levels (0 black, 255 white): contrast comes from their difference
-    paper: tuple[int, int] = (170, 255)
-    ink: tuple[int, int] = (0, 90)
-    p_invert: float = 0.1
-    p_gaussian_noise: float = 0.5
-    gaussian_noise: tuple[float, float] = (2.0, 12.0)  # std in grey levels
-    p_speckle: float = 0.15  # the seeds' speckle: blurred random dots
-    speckle: tuple[float, float] = (0.02, 0.1)  # std as a fraction of the grey range
-    p_salt_pepper: float = 0.05
-    salt_pepper: tuple[float, float] = (0.002, 0.02)  # fraction of pixels
-    #: 0 keeps the pixels of datasets and runs made before binarize existed; the lines preset uses 0.5
-    p_binarize: float = 0.0
-    #: Otsu's threshold moved by (this - 1) x the ink-paper contrast: bolder strokes above 1, thinner below
-    binarize: tuple[float, float] = (0.8, 1.2)
-    #: strokes bolder or lighter than the font's (light and bold cuts of a face, ink spread): each edge of
-    #: the ink moves out by about this many output pixels (-1 to 1), in where negative. Drawn last; 0 keeps
-    #: the pixels of earlier runs (off: one 15-minute A/B showed no gain, docs/benchmarks.md)
-    p_stroke_weight: float = 0.0
-    stroke_weight: tuple[float, float] = (-0.5, 0.6)
-    p_jpeg: float = 0.25
-    jpeg: tuple[int, int] = (30, 90)  # quality
-    #: draw `` '' ` ' as the curly quotes typesetting prints, in fonts that have them; the label keeps the ASCII.
-    #: Drawn last: texts without quotes keep the pixels of earlier runs
-    p_curly_quotes: float = 0.5
+    #: (a line without ascenders shows bigger letters) and the margins shrink to a tenth; the lines preset uses 0.5
+    tight: Chance = field(default_factory=Chance)
+    paper: PaperConfig = field(default_factory=PaperConfig)
+    blur: BlurConfig = field(default_factory=BlurConfig)
+    gaussian_noise: NoiseConfig = field(default_factory=NoiseConfig)
+    speckle: SpeckleConfig = field(default_factory=SpeckleConfig)
+    salt_pepper: SaltPepperConfig = field(default_factory=SaltPepperConfig)
+    binarize: BinarizeConfig = field(default_factory=BinarizeConfig)
+    invert: Chance = field(default_factory=lambda: Chance(0.1))
+    stroke_weight: StrokeWeightConfig = field(default_factory=StrokeWeightConfig)
+    jpeg: JpegConfig = field(default_factory=JpegConfig)
+    #: draw `` '' ` ' as the curly quotes typesetting prints, in fonts that have them; the label keeps the ASCII
+    curly_quotes: Chance = field(default_factory=lambda: Chance(0.5))
+
+    def sections(self) -> list[tuple[str, Any]]:
+        return [(f.name, getattr(self, f.name)) for f in dataclasses.fields(self)]
 
     def problems(self) -> list[str]:
         out = []
-        for f in dataclasses.fields(self):
-            v = getattr(self, f.name)
-            if f.name.startswith("p_") and not 0.0 <= v <= 1.0:
-                out.append(f"effects.{f.name} {v} is not a probability; use a value from 0 to 1")
-        if not -1.0 <= self.stroke_weight[0] <= self.stroke_weight[1] <= 1.0:
-            out.append(f"effects.stroke_weight {self.stroke_weight} must lie within [-1, 1] pixels, low <= high")
-        unknown = {k for k, w in self.backgrounds.items() if w > 0} - set(BACKGROUNDS)
+        for name, section in self.sections():
+            if not 0.0 <= section.p <= 1.0:
+                out.append(f"effects.{name}.p {section.p} is not a probability; use a value from 0 to 1")
+        sw = self.stroke_weight.shift
+        if not -1.0 <= sw[0] <= sw[1] <= 1.0:
+            out.append(f"effects.stroke_weight.shift {sw} must lie within [-1, 1] pixels, low <= high")
+        kinds = self.paper.kinds
+        unknown = {k for k, w in kinds.items() if w > 0} - set(BACKGROUNDS)
         if unknown:
             out.append(f"unknown background kind(s) {sorted(unknown)}; use {', '.join(BACKGROUNDS)}")
-        if self.backgrounds.get("image", 0) > 0 and not self.background_dirs:
-            out.append("background kind 'image' has a weight but effects.background_dirs names no folder; name a "
+        if kinds.get("image", 0) > 0 and not self.paper.dirs:
+            out.append("background kind 'image' has a weight but effects.paper.dirs names no folder; name a "
                        "folder of images or set its weight to 0")
         return out
+
+    @staticmethod
+    def upgrade(data: dict[str, Any]) -> dict[str, Any]:
+        return upgrade_effects(data)
 
     @classmethod
     def off(cls) -> EffectsConfig:
         """Plain black text on white: every effect's probability at 0."""
-        cfg = cls(paper=(255, 255), ink=(0, 0))
-        for f in dataclasses.fields(cfg):
-            if f.name.startswith("p_"):
-                setattr(cfg, f.name, 0.0)
+        cfg = cls()
+        for _, section in cfg.sections():
+            section.p = 0.0
+        cfg.paper.paper, cfg.paper.ink = (255, 255), (0, 0)
         return cfg
+
+
+#: the version 0.3 layout's flat effect fields -> their place in the sections
+LEGACY_EFFECTS = {
+    "p_rotate": "rotate.p", "rotate": "rotate.degrees", "p_upside_down": "upside_down.p", "p_shear": "shear.p",
+    "shear": "shear.factor", "p_perspective": "perspective.p", "perspective": "perspective.jitter",
+    "p_tight": "tight.p", "p_blur": "blur.p", "blur": "blur.sigma", "p_background": "paper.p",
+    "backgrounds": "paper.kinds", "background_dirs": "paper.dirs", "paper": "paper.paper", "ink": "paper.ink",
+    "p_invert": "invert.p", "p_gaussian_noise": "gaussian_noise.p", "gaussian_noise": "gaussian_noise.std",
+    "p_speckle": "speckle.p", "speckle": "speckle.std", "p_salt_pepper": "salt_pepper.p",
+    "salt_pepper": "salt_pepper.amount", "p_binarize": "binarize.p", "binarize": "binarize.shift",
+    "p_stroke_weight": "stroke_weight.p", "stroke_weight": "stroke_weight.shift", "p_jpeg": "jpeg.p",
+    "jpeg": "jpeg.quality", "p_curly_quotes": "curly_quotes.p",
+}
+
+
+def upgrade_effects(data: dict[str, Any]) -> dict[str, Any]:
+    """Effects data in the version 0.3 layout (flat `p_*` fields), whole or partial, in today's sections; data
+    already in sections passes unchanged. Configs, manifests and model dirs of 0.3 load through this."""
+    sections = {f.name for f in dataclasses.fields(EffectsConfig)}
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if key in sections and isinstance(value, dict):
+            out.setdefault(key, {}).update(value)
+        elif key in LEGACY_EFFECTS:
+            section, name = LEGACY_EFFECTS[key].split(".")
+            out.setdefault(section, {})[name] = value
+        else:
+            out[key] = value  # unknown: from_dict names it
+    return out
 
 
 class JsonConfig:
@@ -258,8 +362,8 @@ class SynthConfig(JsonConfig):
         cfg.render.width, cfg.render.max_width = None, 2048
         cfg.render.margin = 0.15
         e = cfg.effects
-        e.rotate, e.p_shear, e.shear, e.p_perspective = 1.0, 0.1, 0.1, 0.05
-        e.p_binarize, e.p_invert, e.p_tight = 0.5, 0.0, 0.5
+        e.rotate.degrees, e.shear.p, e.shear.factor, e.perspective.p = 1.0, 0.1, 0.1, 0.05
+        e.binarize.p, e.invert.p, e.tight.p = 0.5, 0.0, 0.5
         return cfg
 
 
@@ -290,6 +394,9 @@ def from_dict(cls: type, data: Any, where: str = "") -> Any:
     """Build dataclass `cls` from plain JSON data, rejecting unknown keys by name."""
     if not isinstance(data, dict):
         raise SynthError(f"config{where or ''}: expected an object, got {type(data).__name__}")
+    upgrade = getattr(cls, "upgrade", None)  # a config whose layout changed reads its older data
+    if upgrade is not None:
+        data = upgrade(data)
     hints = typing.get_type_hints(cls)
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - names)
@@ -334,7 +441,11 @@ def _type_name(tp: Any) -> str:
 
 
 def replace_path(obj: Any, dotted: str, value: Any) -> None:
-    """Set a nested field such as "effects.p_rotate" (used by sweeps and the CLI's --set)."""
+    """Set a nested field such as "effects.rotate.p" (the CLI's --set). The 0.3 layout's effect names
+    ("effects.p_rotate") are read as their new places."""
+    head, _, rest = dotted.partition(".")
+    if head == "effects" and rest in LEGACY_EFFECTS and not isinstance(value, dict):
+        dotted = f"effects.{LEGACY_EFFECTS[rest]}"
     *parents, last = dotted.split(".")
     for i, p in enumerate(parents):
         if not dataclasses.is_dataclass(obj) or p not in {f.name for f in dataclasses.fields(obj)}:

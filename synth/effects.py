@@ -1,9 +1,10 @@
 """Photometric effects: stroke weight, paper and ink, backgrounds, blur, noise, inversion, JPEG.
 
-Each effect is a small component: `sample(rng)` draws its parameters (or None when it does not fire) into
-the sample's spec, and `apply(img, params)` uses nothing but those parameters, so a spec can be edited and
-re-rendered. Noise comes from fixed pre-made fields sliced at a random offset: as random per sample, and
-several times cheaper than drawing fresh normals for every pixel.
+Each effect is a component (`Effect`): `sample(rng)` draws its parameters (or None when it does not fire)
+into the sample's spec, and `apply(img, params)` uses nothing but those parameters, so a spec can be edited
+and re-rendered; `force(level, u)` gives the parameters of a fixed strength, for sweeps. Its settings are
+its own section of `EffectsConfig`. Noise comes from fixed pre-made fields sliced at a random offset: as
+random per sample, and several times cheaper than drawing fresh normals for every pixel.
 """
 
 from __future__ import annotations
@@ -14,7 +15,17 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from synth.config import EffectsConfig
+from synth.config import (
+    BinarizeConfig,
+    BlurConfig,
+    Chance,
+    EffectsConfig,
+    JpegConfig,
+    NoiseConfig,
+    PaperConfig,
+    SaltPepperConfig,
+    StrokeWeightConfig,
+)
 from synth.errors import SynthError
 from synth.rng import Draws, between, cumulative, integer, pick
 
@@ -58,14 +69,16 @@ def _images_in(dirs: list[str]) -> list[Path]:
 class Paper:
     """Background and ink: flat, gradient, texture or image paper, with ink darker (before inversion)."""
 
-    def __init__(self, cfg: EffectsConfig):
+    name = "paper"
+
+    def __init__(self, cfg: PaperConfig):
         self.cfg = cfg
-        self.kinds = [k for k, w in cfg.backgrounds.items() if w > 0]
-        self.images = _images_in(cfg.background_dirs) if "image" in self.kinds else []
+        self.kinds = [k for k, w in cfg.kinds.items() if w > 0]
+        self.images = _images_in(cfg.dirs) if "image" in self.kinds else []
         if "image" in self.kinds and not self.images:
-            raise SynthError("background kind 'image' has a weight but effects.background_dirs holds no images; "
+            raise SynthError("background kind 'image' has a weight but effects.paper.dirs holds no images; "
                              "name a folder of images or set its weight to 0")
-        self.cum = cumulative([cfg.backgrounds[k] for k in self.kinds]) if self.kinds else []
+        self.cum = cumulative([cfg.kinds[k] for k in self.kinds]) if self.kinds else []
 
     def sample(self, rng: Draws) -> dict:
         c = self.cfg
@@ -73,7 +86,7 @@ class Paper:
         paper = between(u[6], *c.paper)
         ink = between(u[7], *c.ink)
         kind = "flat"
-        if self.kinds and u[0] < c.p_background:
+        if self.kinds and u[0] < c.p:
             kind = self.kinds[pick(self.cum, u[4])]
         params: dict = {"kind": kind, "paper": paper, "ink": ink}
         if kind == "gradient":
@@ -142,17 +155,18 @@ def _load_background(path: str) -> np.ndarray:
 
 
 class Effect:
-    """One photometric step: probability `p`, parameters made by `params` from `draws` uniforms, pixels changed
-    by `apply`."""
+    """One photometric step: fires with its section's probability `p`, with parameters made by `params` from
+    `draws` uniforms; `apply` changes the pixels of its `stage`: the ink's coverage mask before the paper
+    ("mask"), the float image ("image"), or the final uint8 image ("uint8")."""
 
     name = ""
-    #: added after the first release: draws after all the others, so every older (seed, index) keeps its pixels
-    late = False
+    stage = "image"
     #: uniforms its parameters take, drawn whether it fires or not: the draws that follow never shift
     draws = 0
 
-    def __init__(self, p: float):
-        self.p = p
+    def __init__(self, cfg: Chance):
+        self.cfg = cfg
+        self.p = cfg.p
 
     def sample(self, rng: Draws) -> dict | None:
         u = rng.take(1 + self.draws)
@@ -160,6 +174,11 @@ class Effect:
 
     def params(self, u: list[float]) -> dict:
         raise NotImplementedError
+
+    def force(self, level: float, u: list[float]) -> dict | None:
+        """The parameters at strength `level` (0: off), with `u` (`draws` uniforms) for the random rest: every
+        level of a sweep distorts a sample the same way."""
+        raise SynthError(f"effect {self.name!r} has no strength to sweep")
 
     def apply(self, img: np.ndarray, p: dict) -> np.ndarray:
         raise NotImplementedError
@@ -169,12 +188,15 @@ class Blur(Effect):
     name = "blur"
     draws = 1
 
-    def __init__(self, p: float, sigma: tuple[float, float]):
-        super().__init__(p)
-        self.sigma = sigma
+    def __init__(self, cfg: BlurConfig):
+        super().__init__(cfg)
+        self.sigma = cfg.sigma
 
     def params(self, u: list[float]) -> dict:
         return {"sigma": between(u[0], *self.sigma)}
+
+    def force(self, level: float, u: list[float]) -> dict | None:
+        return {"sigma": level} if level > 0 else None
 
     def apply(self, img: np.ndarray, p: dict) -> np.ndarray:
         return cv2.GaussianBlur(img, (0, 0), p["sigma"])
@@ -185,12 +207,15 @@ class FieldNoise(Effect):
 
     draws = 3
 
-    def __init__(self, name: str, p: float, std: tuple[float, float], kind: str):
-        super().__init__(p)
-        self.name, self.std, self.kind = name, std, kind
+    def __init__(self, name: str, cfg: NoiseConfig, kind: str, scale: float = 1.0):
+        super().__init__(cfg)
+        self.name, self.std, self.kind = name, (cfg.std[0] * scale, cfg.std[1] * scale), kind
 
     def params(self, u: list[float]) -> dict:
         return {"std": between(u[0], *self.std), "offset": [u[1], u[2]]}
+
+    def force(self, level: float, u: list[float]) -> dict | None:
+        return {"std": level, "offset": [u[1], u[2]]} if level > 0 else None
 
     def apply(self, img: np.ndarray, p: dict) -> np.ndarray:
         h, w = img.shape
@@ -201,9 +226,9 @@ class SaltPepper(Effect):
     name = "salt_pepper"
     draws = 2
 
-    def __init__(self, p: float, amount: tuple[float, float]):
-        super().__init__(p)
-        self.amount = amount
+    def __init__(self, cfg: SaltPepperConfig):
+        super().__init__(cfg)
+        self.amount = cfg.amount
 
     def params(self, u: list[float]) -> dict:
         return {"amount": between(u[0], *self.amount), "seed": integer(u[1], 0, 2**31)}
@@ -224,12 +249,11 @@ class Binarize(Effect):
     noise, so edges come out ragged as in real binarized scans."""
 
     name = "binarize"
-    late = True
     draws = 1
 
-    def __init__(self, p: float, shift: tuple[float, float]):
-        super().__init__(p)
-        self.shift = shift
+    def __init__(self, cfg: BinarizeConfig):
+        super().__init__(cfg)
+        self.shift = cfg.shift
 
     def params(self, u: list[float]) -> dict:
         return {"shift": between(u[0], *self.shift)}
@@ -263,12 +287,13 @@ class StrokeWeight(Effect):
     mask, at the output's resolution."""
 
     name = "stroke_weight"
+    stage = "mask"
     KERNEL = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
     draws = 1
 
-    def __init__(self, p: float, shift: tuple[float, float]):
-        super().__init__(p)
-        self.shift = shift
+    def __init__(self, cfg: StrokeWeightConfig):
+        super().__init__(cfg)
+        self.shift = cfg.shift
 
     def params(self, u: list[float]) -> dict:
         return {"shift": between(u[0], *self.shift)}
@@ -283,11 +308,12 @@ class Jpeg(Effect):
     """Compression artefacts; runs last, on the uint8 image."""
 
     name = "jpeg"
+    stage = "uint8"
     draws = 1
 
-    def __init__(self, p: float, quality: tuple[int, int]):
-        super().__init__(p)
-        self.quality = quality
+    def __init__(self, cfg: JpegConfig):
+        super().__init__(cfg)
+        self.quality = cfg.quality
 
     def params(self, u: list[float]) -> dict:
         return {"quality": integer(u[0], self.quality[0], self.quality[1] + 1)}
@@ -298,12 +324,14 @@ class Jpeg(Effect):
 
 
 def build_effects(cfg: EffectsConfig) -> list[Effect]:
-    """The float-image effects in the order they run; JPEG is separate as it needs uint8."""
+    """The effects in the order they run: on the mask, on the float image, on the uint8 image."""
     return [
-        Blur(cfg.p_blur, cfg.blur),
-        FieldNoise("gaussian_noise", cfg.p_gaussian_noise, cfg.gaussian_noise, "normal"),
-        FieldNoise("speckle", cfg.p_speckle, (cfg.speckle[0] * 255.0, cfg.speckle[1] * 255.0), "speckle"),
-        SaltPepper(cfg.p_salt_pepper, cfg.salt_pepper),
-        Binarize(cfg.p_binarize, cfg.binarize),
-        Invert(cfg.p_invert),
+        StrokeWeight(cfg.stroke_weight),
+        Blur(cfg.blur),
+        FieldNoise("gaussian_noise", cfg.gaussian_noise, "normal"),
+        FieldNoise("speckle", cfg.speckle, "speckle", scale=255.0),
+        SaltPepper(cfg.salt_pepper),
+        Binarize(cfg.binarize),
+        Invert(cfg.invert),
+        Jpeg(cfg.jpeg),
     ]

@@ -35,7 +35,7 @@ def add_config_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--corpus", help="text file (one sample per line) for the 'corpus' source")
     g.add_argument("--no-effects", action="store_true", help="plain black text on white, no distortions")
     g.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="set any config field, e.g. effects.p_rotate=0 or fonts.size=[0.6,0.8] (JSON values)")
+                   help="set any config field, e.g. effects.rotate.p=0 or fonts.size=[0.6,0.8] (JSON values)")
 
 
 def check_one_start(a: argparse.Namespace) -> None:

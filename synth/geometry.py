@@ -13,25 +13,51 @@ import cv2
 import numpy as np
 
 from synth.config import EffectsConfig, RenderConfig
+from synth.errors import SynthError
 from synth.rng import Draws, between
 
 
-def sample_geometry(rng: Draws, fx: EffectsConfig, rc: RenderConfig) -> dict:
-    """Draw every geometric choice; the same number of draws whatever applies, so later draws never shift."""
-    u = rng.take(20)
-    angle = between(u[6], -fx.rotate, fx.rotate)
-    shear = between(u[7], -fx.shear, fx.shear)
-    jitter = [between(v, -fx.perspective, fx.perspective) for v in u[8:16]]
-    margins = [between(v, 0.0, rc.margin) for v in u[16:20]]
-    return {
-        "angle": angle if u[0] < fx.p_rotate else 0.0,
-        "upside_down": u[2] < fx.p_upside_down,
-        "shear": shear if u[1] < fx.p_shear else 0.0,
-        "perspective": jitter if u[3] < fx.p_perspective else None,
-        "x": u[4],  # position in the free space, 0 = left/top, 1 = right/bottom
-        "y": u[5],
-        "margins": margins,  # left, right, top, bottom as fractions of the height
-    }
+class Geometry:
+    """The placing of the line as a component: `sample` draws rotation, upside-down, shear, perspective,
+    position and margins into the spec; `apply` warps the line's mask with them (`place`); `force` sets one of
+    rotation or perspective to a fixed strength, for sweeps."""
+
+    name = "geometry"
+    #: the geometric effects `force` can sweep
+    SWEEPABLE = ("rotate", "perspective")
+
+    def __init__(self, fx: EffectsConfig, rc: RenderConfig):
+        self.fx, self.rc = fx, rc
+
+    def sample(self, rng: Draws) -> dict:
+        """Every geometric choice; the same number of draws whatever applies, so later draws never shift."""
+        fx = self.fx
+        u = rng.take(20)
+        angle = between(u[6], -fx.rotate.degrees, fx.rotate.degrees)
+        shear = between(u[7], -fx.shear.factor, fx.shear.factor)
+        jitter = [between(v, -fx.perspective.jitter, fx.perspective.jitter) for v in u[8:16]]
+        margins = [between(v, 0.0, self.rc.margin) for v in u[16:20]]
+        return {
+            "angle": angle if u[0] < fx.rotate.p else 0.0,
+            "upside_down": u[2] < fx.upside_down.p,
+            "shear": shear if u[1] < fx.shear.p else 0.0,
+            "perspective": jitter if u[3] < fx.perspective.p else None,
+            "x": u[4],  # position in the free space, 0 = left/top, 1 = right/bottom
+            "y": u[5],
+            "margins": margins,  # left, right, top, bottom as fractions of the height
+        }
+
+    def force(self, geo: dict, effect: str, level: float, u: list[float]) -> dict:
+        """`geo` with `effect` at strength `level` (degrees, or corner jitter as a fraction of the height; 0: off),
+        its direction taken from the uniforms `u` (9)."""
+        if effect == "rotate":
+            return {**geo, "angle": level if u[0] < 0.5 else -level}
+        if effect == "perspective":
+            return {**geo, "perspective": [(2 * v - 1) * level for v in u[1:9]] if level > 0 else None}
+        raise SynthError(f"geometry cannot sweep {effect!r}; it sweeps {', '.join(self.SWEEPABLE)}")
+
+    def apply(self, mask: np.ndarray, geo: dict, baseline_box: tuple[int, int]) -> np.ndarray:
+        return place(mask, geo, self.rc, baseline_box)
 
 
 def place(mask: np.ndarray, geo: dict, rc: RenderConfig, baseline_box: tuple[int, int]) -> np.ndarray:

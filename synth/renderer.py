@@ -6,18 +6,24 @@ Override any field of a spec (same text in another font, no rotation...) and ren
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from synth.alphabet import Alphabet
 from synth.config import SynthConfig
 from synth.draw import AtlasCache, curly_quotes, draw_line
-from synth.effects import Jpeg, Paper, StrokeWeight, build_effects
+from synth.effects import Paper, build_effects
 from synth.errors import SynthError
 from synth.fonts import library
-from synth.geometry import place, sample_geometry
+from synth.geometry import Geometry
 from synth.rng import Draws
 from synth.spec import Spec
 from synth.text import TextSource
+
+#: the order the effects draw their parameters in (then tight, stroke weight, curly quotes, word spacing, each
+#: added later than the last): the order of the code's history, kept so that every (seed, index) keeps its pixels
+DRAW_ORDER = ("blur", "gaussian_noise", "speckle", "salt_pepper", "invert", "jpeg", "binarize")
 
 #: a tightly cropped line is drawn at this times its font size (`Spec.size`): its ink, not the font's
 #: letter box, has to fill the height
@@ -34,12 +40,10 @@ class Renderer:
         rc = config.render
         self.text = TextSource(config.text, self.alphabet)
         self.fonts = library(config.fonts, self.alphabet.chars)
-        self.paper = Paper(config.effects)
+        self.geometry = Geometry(config.effects, rc)
+        self.paper = Paper(config.effects.paper)
         self.effects = build_effects(config.effects)
-        # JPEG draws between the first effects and those added later (`Effect.late`)
-        self.early, self.late = [e for e in self.effects if not e.late], [e for e in self.effects if e.late]
-        self.jpeg = Jpeg(config.effects.p_jpeg, config.effects.jpeg)
-        self.stroke_weight = StrokeWeight(config.effects.p_stroke_weight, config.effects.stroke_weight)
+        self.by_name = {e.name: e for e in self.effects}
         self.atlases = AtlasCache()
         self.draws = Draws()
         lo, hi = config.fonts.size
@@ -47,22 +51,31 @@ class Renderer:
 
     def sample_spec(self, seed: int, index: int) -> Spec:
         rng = self.draws.start(seed, index)  # a function of (seed, index) only: workers and order do not matter
+        fx = self.config.effects
         text, source = self.text.sample(rng)
         candidates = self.fonts.candidates(text)
         font = self.fonts.fonts[self.fonts.choose(candidates, rng.random())].name
         size = rng.integers(self.px_range[0], self.px_range[1] + 1)
         spacing = rng.uniform(*self.config.fonts.spacing) * size
-        geometry = sample_geometry(rng, self.config.effects, self.config.render)
+        geometry = self.geometry.sample(rng)
         paper = self.paper.sample(rng)
-        effects = {e.name: e.sample(rng) for e in self.early}
-        effects["jpeg"] = self.jpeg.sample(rng)
-        for e in self.late:
-            effects[e.name] = e.sample(rng)
-        geometry["tight"] = rng.random() < self.config.effects.p_tight
-        effects["stroke_weight"] = self.stroke_weight.sample(rng)
-        geometry["curly_quotes"] = bool(rng.random() < self.config.effects.p_curly_quotes)
+        effects = {name: self.by_name[name].sample(rng) for name in DRAW_ORDER}
+        geometry["tight"] = rng.random() < fx.tight.p
+        effects["stroke_weight"] = self.by_name["stroke_weight"].sample(rng)
+        geometry["curly_quotes"] = bool(rng.random() < fx.curly_quotes.p)
         geometry["word_spacing"] = rng.uniform(*self.config.fonts.word_spacing) * size
         return Spec(seed, index, text, source, font, size, spacing, geometry, paper, effects)
+
+    def forced(self, spec: Spec, effect: str, level: float) -> Spec:
+        """`spec` with one effect (an `EffectsConfig` section: rotate, perspective, blur, gaussian_noise...) at
+        the fixed strength `level` (0: off), its random parts drawn from (seed, index): every level of a sweep
+        distorts a sample the same way. The robustness sweeps' way to set an effect."""
+        u = np.random.default_rng([spec.seed, spec.index, 99]).random(9).tolist()
+        if effect in Geometry.SWEEPABLE:
+            return dataclasses.replace(spec, geometry=self.geometry.force(spec.geometry, effect, level, u))
+        if effect not in self.by_name:
+            raise SynthError(f"no effect {effect!r} to force; effects: {sorted(self.by_name)}")
+        return dataclasses.replace(spec, effects={**spec.effects, effect: self.by_name[effect].force(level, u)})
 
     def render_spec(self, spec: Spec) -> np.ndarray:
         """The uint8 grey image (H x W) of a spec."""
@@ -84,18 +97,19 @@ class Renderer:
             atlas = self.atlases.get(info.path, letter_box.px(spec.size), letter_box)
             line, baseline = draw_line(atlas, text, spec.spacing, word_spacing)
             box = (baseline - atlas.ascent, baseline + atlas.descent)
-        mask = place(line, spec.geometry, self.config.render, box)
-        if spec.effects.get("stroke_weight") is not None:
-            mask = self.stroke_weight.apply(mask, spec.effects["stroke_weight"])
-        img = self.paper.apply(mask, spec.paper)
-        for e in self.effects:
-            p = spec.effects.get(e.name)
-            if p is not None:
-                img = e.apply(img, p)
+        mask = self._effects(self.geometry.apply(line, spec.geometry, box), "mask", spec)
+        img = self._effects(self.paper.apply(mask, spec.paper), "image", spec)
         img = np.clip(img, 0, 255, out=img).astype(np.uint8) if img.dtype != np.uint8 else img
-        if spec.effects.get("jpeg") is not None:
-            img = self.jpeg.apply(img, spec.effects["jpeg"])
-        return img
+        return self._effects(img, "uint8", spec)
+
+    def _effects(self, x: np.ndarray, stage: str, spec: Spec) -> np.ndarray:
+        """The effects of one stage that fired for `spec`, in their order."""
+        for e in self.effects:
+            if e.stage == stage:
+                p = spec.effects.get(e.name)
+                if p is not None:
+                    x = e.apply(x, p)
+        return x
 
     def render(self, seed: int, index: int) -> tuple[np.ndarray, Spec]:
         spec = self.sample_spec(seed, index)

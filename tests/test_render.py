@@ -27,6 +27,14 @@ def high_freq(img: np.ndarray) -> float:
     return float(np.abs(cv2.Laplacian(img.astype(np.float32), cv2.CV_32F)).mean())
 
 
+def effects_off_but(**sections: dict) -> EffectsConfig:
+    """Every effect off, but the given sections' fields (e.g. blur={"p": 1.0, "sigma": (1, 2)})."""
+    fx = EffectsConfig.off()
+    for name, fields in sections.items():
+        setattr(fx, name, dataclasses.replace(getattr(fx, name), **fields))
+    return fx
+
+
 @pytest.fixture(scope="module")
 def clean(make_config) -> Renderer:
     return Renderer(make_config(effects=EffectsConfig.off()))
@@ -34,10 +42,10 @@ def clean(make_config) -> Renderer:
 
 @pytest.fixture(scope="module")
 def with_effect(make_config):
-    """A renderer with every effect off but the given fields (e.g. p_blur=1)."""
+    """A renderer with every effect off but the given sections' fields (e.g. blur={"p": 1})."""
 
-    def make(**fields) -> Renderer:
-        return Renderer(make_config(effects=dataclasses.replace(EffectsConfig.off(), **fields)))
+    def make(**sections) -> Renderer:
+        return Renderer(make_config(effects=effects_off_but(**sections)))
 
     return make
 
@@ -200,9 +208,9 @@ def test_changing_one_probability_changes_no_other_draw(make_config):
     specs = []
     for p in (0.0, 1.0):
         cfg = copy.deepcopy(base)
-        cfg.effects.p_background = p
-        cfg.effects.p_rotate = p
-        cfg.effects.p_blur = p
+        cfg.effects.paper.p = p
+        cfg.effects.rotate.p = p
+        cfg.effects.blur.p = p
         r = Renderer(cfg)
         specs.append([r.sample_spec(5, i) for i in range(20)])
     for off, on in zip(*specs, strict=True):
@@ -223,7 +231,7 @@ def test_an_effect_added_later_draws_last(make_config):
     late = ("binarize", "stroke_weight")
     for p in (0.0, 1.0):
         cfg = copy.deepcopy(base)
-        cfg.effects.p_binarize = cfg.effects.p_tight = cfg.effects.p_stroke_weight = p
+        cfg.effects.binarize.p = cfg.effects.tight.p = cfg.effects.stroke_weight.p = p
         specs.append([Renderer(cfg).sample_spec(5, i) for i in range(20)])
     for off, on in zip(*specs, strict=True):
         assert tuple(off.effects)[-2:] == late and off.effects["binarize"] is off.effects["stroke_weight"] is None
@@ -238,7 +246,7 @@ def test_tight_crop_fills_the_height_with_ink(make_config):
     def ink_rows(p_tight: float) -> list[float]:
         cfg = make_config()
         cfg.effects = EffectsConfig.off()
-        cfg.effects.p_tight = p_tight
+        cfg.effects.tight.p = p_tight
         cfg.render.width, cfg.text.sources = None, {"words": 1.0}
         r = Renderer(cfg)
         return [float((r.render(3, i)[0] < 128).any(axis=1).mean()) for i in range(12)]
@@ -318,21 +326,21 @@ def pairs(clean: Renderer, r: Renderer, n: int = 6):
 
 
 def test_invert(clean, with_effect):
-    for a, b, spec in pairs(clean, with_effect(p_invert=1.0)):
+    for a, b, spec in pairs(clean, with_effect(invert={"p": 1.0})):
         assert spec.effects["invert"] == {}
         assert np.abs(b.astype(int) - (255 - a.astype(int))).max() <= 1
         assert a.mean() > 128 > b.mean()
 
 
 def test_blur_reduces_high_frequencies(clean, with_effect):
-    for a, b, spec in pairs(clean, with_effect(p_blur=1.0, blur=(1.0, 1.5))):
+    for a, b, spec in pairs(clean, with_effect(blur={"p": 1.0, "sigma": (1.0, 1.5)})):
         assert 1.0 <= spec.effects["blur"]["sigma"] <= 1.5
         assert high_freq(b) < 0.7 * high_freq(a)
         assert abs(float(a.mean()) - float(b.mean())) < 3  # blur moves ink, it does not remove it
 
 
 def test_jpeg(clean, with_effect):
-    for a, b, spec in pairs(clean, with_effect(p_jpeg=1.0, jpeg=(10, 20))):
+    for a, b, spec in pairs(clean, with_effect(jpeg={"p": 1.0, "quality": (10, 20)})):
         assert 10 <= spec.effects["jpeg"]["quality"] <= 20
         assert b.shape == a.shape and b.dtype == np.uint8
         diff = np.abs(a.astype(int) - b.astype(int))
@@ -341,7 +349,7 @@ def test_jpeg(clean, with_effect):
 
 
 def test_gaussian_noise(clean, with_effect):
-    for a, b, spec in pairs(clean, with_effect(p_gaussian_noise=1.0, gaussian_noise=(8.0, 8.0))):
+    for a, b, spec in pairs(clean, with_effect(gaussian_noise={"p": 1.0, "std": (8.0, 8.0)})):
         paper = a == 255
         noise = b[paper].astype(float)
         assert spec.effects["gaussian_noise"]["std"] == 8.0
@@ -350,8 +358,8 @@ def test_gaussian_noise(clean, with_effect):
 
 
 def test_stroke_weight(clean, with_effect):
-    light, bold = with_effect(p_stroke_weight=1.0, stroke_weight=(-0.5, -0.5)), \
-        with_effect(p_stroke_weight=1.0, stroke_weight=(0.6, 0.6))
+    light, bold = with_effect(stroke_weight={"p": 1.0, "shift": (-0.5, -0.5)}), \
+        with_effect(stroke_weight={"p": 1.0, "shift": (0.6, 0.6)})
     for (a, b, spec), (_, c, _) in zip(pairs(clean, light), pairs(clean, bold), strict=True):
         assert spec.effects["stroke_weight"] == {"shift": -0.5}
         ink = [float((255 - im.astype(int)).sum()) for im in (b, a, c)]
@@ -362,14 +370,14 @@ def test_stroke_weight(clean, with_effect):
 
 def test_stroke_weight_range_is_checked(make_config):
     with pytest.raises(SynthError, match="stroke_weight"):
-        Renderer(make_config(effects=dataclasses.replace(EffectsConfig.off(), stroke_weight=(-2.0, 0.5))))
+        Renderer(make_config(effects=effects_off_but(stroke_weight={"shift": (-2.0, 0.5)})))
 
 
 def test_binarize(clean, with_effect):
-    soft = dict(p_blur=1.0, blur=(1.0, 1.0), p_gaussian_noise=1.0, gaussian_noise=(6.0, 6.0))
+    soft = dict(blur={"p": 1.0, "sigma": (1.0, 1.0)}, gaussian_noise={"p": 1.0, "std": (6.0, 6.0)})
     blurred = with_effect(**soft)
-    thin, bold = with_effect(**soft, p_binarize=1.0, binarize=(0.7, 0.7)), with_effect(**soft, p_binarize=1.0,
-                                                                                          binarize=(1.3, 1.3))
+    thin = with_effect(**soft, binarize={"p": 1.0, "shift": (0.7, 0.7)})
+    bold = with_effect(**soft, binarize={"p": 1.0, "shift": (1.3, 1.3)})
     for (a, b, spec), (_, c, _) in zip(pairs(blurred, thin), pairs(blurred, bold), strict=True):
         assert spec.effects["binarize"] == {"shift": 0.7}
         assert set(np.unique(b)) == {0, 255} and set(np.unique(c)) == {0, 255}
@@ -379,12 +387,12 @@ def test_binarize(clean, with_effect):
 
 
 def test_speckle(clean, with_effect):
-    for a, b, _ in pairs(clean, with_effect(p_speckle=1.0, speckle=(0.1, 0.1))):
+    for a, b, _ in pairs(clean, with_effect(speckle={"p": 1.0, "std": (0.1, 0.1)})):
         assert (b[a == 255] < 250).mean() > 0.1
 
 
 def test_salt_pepper(clean, with_effect):
-    for a, b, spec in pairs(clean, with_effect(p_salt_pepper=1.0, salt_pepper=(0.02, 0.02))):
+    for a, b, spec in pairs(clean, with_effect(salt_pepper={"p": 1.0, "amount": (0.02, 0.02)})):
         pepper = (a == 255) & (b == 0)
         assert pepper.sum() >= 10
         changed = (a != b).mean()
@@ -394,7 +402,7 @@ def test_salt_pepper(clean, with_effect):
 
 @pytest.mark.parametrize("kind", ["gradient", "texture"])
 def test_backgrounds(clean, with_effect, kind):
-    r = with_effect(p_background=1.0, backgrounds={kind: 1.0}, paper=(200, 220))
+    r = with_effect(paper={"p": 1.0, "kinds": {kind: 1.0}, "paper": (200, 220)})
     for a, b, spec in pairs(clean, r, n=4):
         assert spec.paper["kind"] == kind
         bg = b[a == 255].astype(float)
@@ -404,7 +412,7 @@ def test_backgrounds(clean, with_effect, kind):
 def test_image_background(clean, with_effect, tmp_path):
     pattern = np.tile(np.linspace(120, 250, 64, dtype=np.uint8), (64, 1))
     cv2.imwrite(str(tmp_path / "bg.png"), np.dstack([pattern] * 3))
-    r = with_effect(p_background=1.0, backgrounds={"image": 1.0}, background_dirs=[str(tmp_path)])
+    r = with_effect(paper={"p": 1.0, "kinds": {"image": 1.0}, "dirs": [str(tmp_path)]})
     for a, b, spec in pairs(clean, r, n=4):
         assert spec.paper["kind"] == "image" and spec.paper["image"] == 0
         assert b[a == 255].std() > 5  # the picture shows through
@@ -412,18 +420,18 @@ def test_image_background(clean, with_effect, tmp_path):
 
 
 def test_image_background_needs_images(make_config, tmp_path):
-    fx = dataclasses.replace(EffectsConfig.off(), backgrounds={"image": 1.0}, background_dirs=[str(tmp_path)])
-    with pytest.raises(SynthError, match="background_dirs"):
+    fx = effects_off_but(paper={"kinds": {"image": 1.0}, "dirs": [str(tmp_path)]})
+    with pytest.raises(SynthError, match="paper.dirs"):
         Renderer(make_config(effects=fx))
-    fx.background_dirs = [str(tmp_path / "missing")]
+    fx.paper.dirs = [str(tmp_path / "missing")]
     with pytest.raises(SynthError, match="background folder not found"):
         Renderer(make_config(effects=fx))
 
 
 @pytest.mark.parametrize("fields, key", [
-    ({"p_rotate": 1.0, "rotate": 20.0}, "angle"),
-    ({"p_shear": 1.0, "shear": 0.5}, "shear"),
-    ({"p_perspective": 1.0, "perspective": 0.2}, "perspective"),
+    ({"rotate": {"p": 1.0, "degrees": 20.0}}, "angle"),
+    ({"shear": {"p": 1.0, "factor": 0.5}}, "shear"),
+    ({"perspective": {"p": 1.0, "jitter": 0.2}}, "perspective"),
 ])
 def test_geometric_effects(clean, with_effect, fields, key):
     for a, b, spec in pairs(clean, with_effect(**fields), n=4):
@@ -433,7 +441,7 @@ def test_geometric_effects(clean, with_effect, fields, key):
 
 
 def test_upside_down(clean, with_effect):
-    r = with_effect(p_upside_down=1.0)
+    r = with_effect(upside_down={"p": 1.0})
     for i in range(6):
         spec = r.sample_spec(0, i)
         assert spec.geometry["upside_down"]
@@ -471,7 +479,7 @@ def test_curly_quotes_are_drawn_in_place_of_ascii_ones(make_config, with_effect)
     from synth.draw import curly_quotes
 
     assert curly_quotes("``It's'' `x'") == "\u201cIt\u2019s\u201d \u2018x\u2019"
-    straight, curly = with_effect(), with_effect(p_curly_quotes=1.0)
+    straight, curly = with_effect(), with_effect(curly_quotes={"p": 1.0})
     spec = dataclasses.replace(straight.sample_spec(0, 3), text="'Hi,' I said")
     spec.geometry["curly_quotes"] = True
     font = straight.fonts.get(spec.font)

@@ -79,7 +79,7 @@ def test_spec_override_keeps_text_and_geometry_across_fonts():
         images.append(r.render_spec(other))
     assert len({im.shape for im in images}) == 1
     assert not np.array_equal(images[0], images[1]) and not np.array_equal(images[1], images[2])
-    swept = robustness.with_effect(spec, "rotation", 6.0)
+    swept = robustness.with_effect(r, spec, "rotation", 6.0)
     assert abs(swept.geometry["angle"]) == 6.0 and swept.text == spec.text and spec.geometry["angle"] != 6.0
 
 
@@ -131,7 +131,7 @@ def test_run_and_report_files(tmp_path, made, user_fonts):
     assert agg["seen"]["clean"]["n"] == (N_FONTS - 3) * 4 and agg["seen"]["clean"]["word_accuracy"] == 1.0
     assert agg["unseen"]["default"]["word_accuracy"] == 0.0 and report["gap"]["clean"]["word_accuracy"] == 1.0
     assert set(report["sweeps"]) == {"rotation", "noise", "blur", "perspective"}
-    assert report["sweeps"]["rotation"]["training_max"] == cfg.data.effects.rotate
+    assert report["sweeps"]["rotation"]["training_max"] == cfg.data.effects.rotate.degrees
     assert all(r["word_accuracy"] == 1.0 and r["n"] == 3 for s in report["sweeps"].values() for r in s["levels"])
     assert report["worst"] and all(w["font"] in HELD_OUT + ["MySerif"] for w in report["worst"])
     assert fonts["MySerif"]["worst"][0]["prediction"] == fonts["MySerif"]["worst"][0]["truth"][:-1]

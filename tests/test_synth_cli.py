@@ -93,13 +93,13 @@ def test_string_fields_take_values_that_look_like_json(capsys):
 
 def test_config_round_trip(tmp_path, capsys):
     argv = ["config", "--height", "40", "--width", "auto", "--no-effects", "--text", "random=1,words=2",
-            "--set", "fonts.size=[0.6,0.7]", "--set", "effects.p_blur=0.5", "--alphabet", "abc ", "--min-len", "2"]
+            "--set", "fonts.size=[0.6,0.7]", "--set", "effects.blur.p=0.5", "--alphabet", "abc ", "--min-len", "2"]
     assert main(argv) == 0
     printed = capsys.readouterr().out
     data = json.loads(printed)
     assert data["render"]["height"] == 40 and data["render"]["width"] is None
     assert data["text"]["sources"] == {"random": 1.0, "words": 2.0} and data["alphabet"] == "abc "
-    assert data["effects"]["p_blur"] == 0.5 and data["effects"]["p_rotate"] == 0.0
+    assert data["effects"]["blur"]["p"] == 0.5 and data["effects"]["rotate"]["p"] == 0.0
     path = tmp_path / "cfg.json"
     path.write_text(printed, encoding="utf-8")
     loaded = SynthConfig.load(path)

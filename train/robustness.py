@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from rapidfuzz.distance import Levenshtein
 
 from synth.config import EffectsConfig, SynthConfig
@@ -44,41 +43,33 @@ class Sweep:
     name: str
     unit: str
     levels: tuple[float, ...]
-    #: the training config's field giving the strongest setting the model was trained on
-    training_field: str
+    #: the effect (its `EffectsConfig` section), which `Renderer.forced` sets
+    effect: str
+    #: the section's setting whose upper end is the strongest the model was trained on
+    setting: str
 
 
 SWEEPS = (
-    Sweep("rotation", "degrees", (0.0, 2.0, 4.0, 6.0, 9.0, 12.0), "rotate"),
-    Sweep("noise", "std, grey levels", (0.0, 6.0, 12.0, 20.0, 30.0, 45.0), "gaussian_noise"),
-    Sweep("blur", "sigma, pixels", (0.0, 0.6, 1.1, 1.6, 2.2, 3.0), "blur"),
-    Sweep("perspective", "corner jitter, fraction of height", (0.0, 0.04, 0.08, 0.12, 0.18, 0.25), "perspective"),
+    Sweep("rotation", "degrees", (0.0, 2.0, 4.0, 6.0, 9.0, 12.0), "rotate", "degrees"),
+    Sweep("noise", "std, grey levels", (0.0, 6.0, 12.0, 20.0, 30.0, 45.0), "gaussian_noise", "std"),
+    Sweep("blur", "sigma, pixels", (0.0, 0.6, 1.1, 1.6, 2.2, 3.0), "blur", "sigma"),
+    Sweep("perspective", "corner jitter, fraction of height", (0.0, 0.04, 0.08, 0.12, 0.18, 0.25), "perspective",
+          "jitter"),
 )
 
 
 def _training_max(fx: EffectsConfig, sweep: Sweep) -> float:
-    v = getattr(fx, sweep.training_field)
-    on = getattr(fx, f"p_{sweep.training_field}") > 0
-    return float(v[1] if isinstance(v, tuple | list) else v) if on else 0.0
+    section = getattr(fx, sweep.effect)
+    v = getattr(section, sweep.setting)
+    return float(v[1] if isinstance(v, tuple | list) else v) if section.p > 0 else 0.0
 
 
-def with_effect(spec: Spec, sweep: str, level: float) -> Spec:
-    """`spec` with one effect forced to `level` (0: off); the per-sample random parts (sign, noise window,
-    corner directions) come from (seed, index), so every level of a sweep distorts a sample the same way."""
-    r = np.random.default_rng([spec.seed, spec.index, 99])
-    sign, offset, corners = float(r.choice([-1.0, 1.0])), r.random(2).tolist(), r.uniform(-1, 1, 8)
-    geo, fx = dict(spec.geometry), dict(spec.effects)
-    if sweep == "rotation":
-        geo["angle"] = sign * level
-    elif sweep == "perspective":
-        geo["perspective"] = (corners * level).tolist() if level > 0 else None
-    elif sweep == "noise":
-        fx["gaussian_noise"] = {"std": level, "offset": offset} if level > 0 else None
-    elif sweep == "blur":
-        fx["blur"] = {"sigma": level} if level > 0 else None
-    else:
-        raise SynthError(f"unknown effect sweep {sweep!r}; known: {[s.name for s in SWEEPS]}")
-    return dataclasses.replace(spec, geometry=geo, effects=fx)
+def with_effect(renderer: Renderer, spec: Spec, sweep: str, level: float) -> Spec:
+    """`spec` with the effect of sweep `sweep` forced to `level` (0: off), the same way at every level."""
+    by_name = {s.name: s for s in SWEEPS}
+    if sweep not in by_name:
+        raise SynthError(f"unknown effect sweep {sweep!r}; known: {list(by_name)}")
+    return renderer.forced(spec, by_name[sweep].effect, level)
 
 
 def data_config(rec: Any, font_dirs: Sequence[str] = ()) -> SynthConfig:
@@ -195,7 +186,7 @@ def _font_reads(base: dict[str, list[Spec]], fonts: list[FontInfo]) -> tuple[lis
     return reads, skipped
 
 
-def _sweep_reads(clean: list[Spec], fonts: list[FontInfo], n: int) -> list[Read]:
+def _sweep_reads(renderer: Renderer, clean: list[Spec], fonts: list[FontInfo], n: int) -> list[Read]:
     """n clean samples, text k in the k-th font (or the next that draws it), at every level of every sweep."""
     specs = []
     for k in range(n):
@@ -205,8 +196,8 @@ def _sweep_reads(clean: list[Spec], fonts: list[FontInfo], n: int) -> list[Read]
         if f is not None:
             specs.append(dataclasses.replace(sp, font=f.name))
     reads = [Read("sweep::0", sp) for sp in specs]  # strength 0 is the clean sample, shared by every sweep
-    return reads + [Read(f"sweep:{s.name}:{v}", with_effect(sp, s.name, v)) for s in SWEEPS for v in s.levels
-                    if v > 0 for sp in specs]
+    return reads + [Read(f"sweep:{s.name}:{v}", with_effect(renderer, sp, s.name, v)) for s in SWEEPS
+                    for v in s.levels if v > 0 for sp in specs]
 
 
 def _worst(reads: list[Read]) -> list[Read]:
@@ -250,7 +241,8 @@ def run(rec: Any, font_dirs: Sequence[str] = (), count: int = COUNT, seed: int =
             "default": [renderer.sample_spec(seed, i) for i in indices]}  # same texts: text is drawn first
     reads, skipped = _font_reads(base, fonts)
     sweep_fonts = [f for f in fonts if seen[f.name]] or list(fonts)
-    swept = _sweep_reads(base["clean"], sweep_fonts, count if sweep_count is None else sweep_count) if sweeps else []
+    n_swept = count if sweep_count is None else sweep_count
+    swept = _sweep_reads(renderer, base["clean"], sweep_fonts, n_swept) if sweeps else []
     _read_all(rec, renderer, reads + swept, batch_size, progress)
 
     groups: dict[tuple[str, str], list[Read]] = {}
