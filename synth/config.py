@@ -79,7 +79,7 @@ class FontConfig:
     #: fonts whose file stem is in this list are never used (held out)
     exclude: list[str] = field(default_factory=list)
     #: relative sampling weights by file stem, others 1: more samples of the faces a model reads worst (see the
-    #: per-font table of `train robust`). A weight for an excluded font is ignored (held-out fonts stay out)
+    #: per-font table of `train robustness`). A weight for an excluded font is ignored (held-out fonts stay out)
     weights: dict[str, float] = field(default_factory=dict)
     #: font size range as a fraction of the output height (the size of a font whose capitals are 0.7 em tall)
     size: tuple[float, float] = (0.55, 0.8)
@@ -89,7 +89,7 @@ class FontConfig:
     #: extra space between characters, as a fraction of the font size
     spacing: tuple[float, float] = (-0.02, 0.12)
     #: extra space at each space character, as a fraction of the font size: tightly set lines leave words 0.15 em
-    #: apart, justified ones 0.6 em, where most fonts' own space is 0.25 em. Drawn last
+    #: apart, justified ones 0.6 em, where most fonts' own space is 0.25 em
     word_spacing: tuple[float, float] = (-0.1, 0.35)
 
     def problems(self) -> list[str]:

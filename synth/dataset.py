@@ -92,16 +92,14 @@ def write(config: SynthConfig, out: str | Path, count: int, seed: int = 0, fmt: 
     if count < 1:
         raise SynthError(f"--count must be at least 1, got {count}")
     out = Path(out)
-    args = {"config": config.to_dict(), "seed": seed, "count": count, "format": fmt, "shard_size": shard_size}
+    args = {"config": config.to_dict(), "seed": seed, "count": count, "format": fmt, "shard_size": shard_size,
+            "version": __version__}
     args_text = json.dumps(args, sort_keys=True, ensure_ascii=False)
     manifest_path = out / "manifest.json"
     if out.exists() and any(out.iterdir()):
         prev = out / ARGS_FILE
         if not prev.exists() or prev.read_text(encoding="utf-8") != args_text:
-            raise SynthError(
-                f"{out} already holds other files or a dataset made with other arguments; "
-                "choose an empty --out folder, or run the same command as before to resume it"
-            )
+            _refuse_resume(out, prev, args)
         if manifest_path.exists():
             return out  # already complete
     out.mkdir(parents=True, exist_ok=True)
@@ -140,6 +138,27 @@ def write(config: SynthConfig, out: str | Path, count: int, seed: int = 0, fmt: 
     }
     write_atomic(manifest_path, json.dumps(manifest, indent=1, ensure_ascii=False))
     return out
+
+
+def _refuse_resume(out: Path, prev: Path, args: dict[str, Any]) -> None:
+    """The clear error for an --out that holds something else: other files, other arguments, or an unfinished
+    dataset that another version began (its samples' pixels differ, so the shards would not match)."""
+    try:
+        theirs = json.loads(prev.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        theirs = None
+    if isinstance(theirs, dict):
+        version = theirs.pop("version", "0.3.0 or earlier")
+        mine = {k: v for k, v in args.items() if k != "version"}
+        theirs["config"] = SynthConfig.from_dict(theirs.get("config", {})).to_dict() if "config" in theirs else None
+        if theirs == mine and version != args["version"]:
+            if (out / "manifest.json").exists():
+                return  # complete: nothing to render
+            raise SynthError(f"{out} holds a dataset begun by synthocr {version}, whose samples differ from this "
+                             f"version's ({args['version']}): finish it with synthocr {version}, or render into a "
+                             "new --out folder")
+    raise SynthError(f"{out} already holds other files or a dataset made with other arguments; choose an empty "
+                     "--out folder, or run the same command as before to resume it")
 
 
 def _progress(total: int, initial: int, enabled: bool) -> Any:

@@ -27,7 +27,7 @@ from synth.config import (
     StrokeWeightConfig,
 )
 from synth.errors import SynthError
-from synth.rng import Draws, between, cumulative, integer, pick
+from synth.rng import between, cumulative, integer, pick
 
 FIELD_SHAPE = (256, 2048)
 IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
@@ -80,9 +80,11 @@ class Paper:
                              "name a folder of images or set its weight to 0")
         self.cum = cumulative([cfg.kinds[k] for k in self.kinds]) if self.kinds else []
 
-    def sample(self, rng: Draws) -> dict:
+    #: uniforms it reserves (`sample` uses them whatever applies: toggling one choice shifts no other)
+    draws = 8
+
+    def sample(self, u: list[float]) -> dict:
         c = self.cfg
-        u = rng.take(8)  # as many draws whatever applies: later draws never shift
         paper = between(u[6], *c.paper)
         ink = between(u[7], *c.ink)
         kind = "flat"
@@ -168,8 +170,8 @@ class Effect:
         self.cfg = cfg
         self.p = cfg.p
 
-    def sample(self, rng: Draws) -> dict | None:
-        u = rng.take(1 + self.draws)
+    def sample(self, u: list[float]) -> dict | None:
+        """Its parameters from its uniforms (1 + `draws`: whether it fires, then the parameters'), or None."""
         return self.params(u[1:]) if u[0] < self.p else None
 
     def params(self, u: list[float]) -> dict:

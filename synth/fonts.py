@@ -245,7 +245,7 @@ class FontLibrary:
 
     def choose(self, candidates: tuple[int, ...], u: float) -> int:
         """The font (index) that the uniform `u` picks among `candidates`, by `fonts.weights`. With equal
-        weights this is `Draws.integers`'s pick, so unweighted samples keep their fonts."""
+        weights this is `synth.rng.integer`'s pick."""
         cum = self._cumulative.get(candidates)
         if cum is None:
             cum = self._cumulative[candidates] = cumulative([self.weights[i] for i in candidates])

@@ -14,7 +14,7 @@ import numpy as np
 
 from synth.config import EffectsConfig, RenderConfig
 from synth.errors import SynthError
-from synth.rng import Draws, between
+from synth.rng import between
 
 
 class Geometry:
@@ -29,10 +29,12 @@ class Geometry:
     def __init__(self, fx: EffectsConfig, rc: RenderConfig):
         self.fx, self.rc = fx, rc
 
-    def sample(self, rng: Draws) -> dict:
-        """Every geometric choice; the same number of draws whatever applies, so later draws never shift."""
+    #: uniforms it reserves
+    draws = 20
+
+    def sample(self, u: list[float]) -> dict:
+        """Every geometric choice from its 20 uniforms, whatever applies: toggling one shifts no other."""
         fx = self.fx
-        u = rng.take(20)
         angle = between(u[6], -fx.rotate.degrees, fx.rotate.degrees)
         shear = between(u[7], -fx.shear.factor, fx.shear.factor)
         jitter = [between(v, -fx.perspective.jitter, fx.perspective.jitter) for v in u[8:16]]
@@ -56,21 +58,21 @@ class Geometry:
             return {**geo, "perspective": [(2 * v - 1) * level for v in u[1:9]] if level > 0 else None}
         raise SynthError(f"geometry cannot sweep {effect!r}; it sweeps {', '.join(self.SWEEPABLE)}")
 
-    def apply(self, mask: np.ndarray, geo: dict, baseline_box: tuple[int, int]) -> np.ndarray:
-        return place(mask, geo, self.rc, baseline_box)
+    def apply(self, mask: np.ndarray, geo: dict, baseline_box: tuple[int, int], tight: bool) -> np.ndarray:
+        return place(mask, geo, self.rc, baseline_box, tight)
 
 
-def place(mask: np.ndarray, geo: dict, rc: RenderConfig, baseline_box: tuple[int, int]) -> np.ndarray:
+def place(mask: np.ndarray, geo: dict, rc: RenderConfig, baseline_box: tuple[int, int],
+          tight: bool = False) -> np.ndarray:
     """Warp the line's mask onto the output canvas (H x W, or H x fitted width when the width is variable).
 
     `baseline_box` is the (top, bottom) rows of the font's letter box inside `mask` (of the ink, for a
-    tight crop, which may also be enlarged up to 2x to fill the height): the line turns
+    `tight` crop, which may also be enlarged up to 2x to fill the height, in margins a tenth as wide): the line turns
     about its centre, and perspective jitter is a fraction of its height. The four corners are moved in
     plain Python: numpy's per-call overhead on 4 points cost more than the warp itself.
     """
     h, w = mask.shape
     H = rc.height
-    tight = geo.get("tight", False)
     f = 0.1 if tight else 1.0
     ml, mr, mt, mb = geo["margins"]
     ml, mr, mt, mb = ml * H * f, mr * H * f, mt * H * f, mb * H * f

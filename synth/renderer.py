@@ -17,13 +17,17 @@ from synth.effects import Paper, build_effects
 from synth.errors import SynthError
 from synth.fonts import library
 from synth.geometry import Geometry
-from synth.rng import Draws
+from synth.rng import Draws, between, integer
 from synth.spec import Spec
 from synth.text import TextSource
 
-#: the order the effects draw their parameters in (then tight, stroke weight, curly quotes, word spacing, each
-#: added later than the last): the order of the code's history, kept so that every (seed, index) keeps its pixels
-DRAW_ORDER = ("blur", "gaussian_noise", "speckle", "salt_pepper", "invert", "jpeg", "binarize")
+#: each component's sub-stream of a sample's random numbers (`synth.rng.Draws`), with the uniforms it has
+#: reserved (more come from its own blocks). A new component goes at the end; none is renamed or resized, or
+#: every later one's draws, and so its pixels, shift: tests/golden.json pins them
+STREAMS = {
+    "text": 24, "font": 3, "layout": 3, "geometry": 20, "paper": 8, "stroke_weight": 2, "blur": 2,
+    "gaussian_noise": 4, "speckle": 4, "salt_pepper": 3, "binarize": 2, "invert": 1, "jpeg": 2, "force": 9,
+}
 
 #: a tightly cropped line is drawn at this times its font size (`Spec.size`): its ink, not the font's
 #: letter box, has to fill the height
@@ -45,32 +49,36 @@ class Renderer:
         self.effects = build_effects(config.effects)
         self.by_name = {e.name: e for e in self.effects}
         self.atlases = AtlasCache()
-        self.draws = Draws()
+        self.draws = Draws(STREAMS)
         lo, hi = config.fonts.size
         self.px_range = (max(6, round(lo * rc.height)), max(6, round(hi * rc.height)))
 
     def sample_spec(self, seed: int, index: int) -> Spec:
-        rng = self.draws.start(seed, index)  # a function of (seed, index) only: workers and order do not matter
+        """Every random choice of sample (seed, index), in pipeline order, each component from its own stream:
+        a function of (seed, index) only, so workers and order do not matter."""
+        d = self.draws.start(seed, index)
+        text, source = self.text.sample(d.stream("text"))
+        u = d.reserved("font")
+        font = self.fonts.fonts[self.fonts.choose(self.fonts.candidates(text), u[0])].name
+        size = integer(u[1], self.px_range[0], self.px_range[1] + 1)
+        spacing = between(u[2], *self.config.fonts.spacing) * size
+        layout = self.sample_layout(d.reserved("layout"), size)
+        geometry = self.geometry.sample(d.reserved("geometry"))
+        paper = self.paper.sample(d.reserved("paper"))
+        effects = {e.name: e.sample(d.reserved(e.name)) for e in self.effects}
+        return Spec(seed, index, text, source, font, size, spacing, layout, geometry, paper, effects)
+
+    def sample_layout(self, u: list[float], size: int) -> dict:
+        """How the line is set, from 3 uniforms: extra space at each space, curly quotes, a crop to the ink."""
         fx = self.config.effects
-        text, source = self.text.sample(rng)
-        candidates = self.fonts.candidates(text)
-        font = self.fonts.fonts[self.fonts.choose(candidates, rng.random())].name
-        size = rng.integers(self.px_range[0], self.px_range[1] + 1)
-        spacing = rng.uniform(*self.config.fonts.spacing) * size
-        geometry = self.geometry.sample(rng)
-        paper = self.paper.sample(rng)
-        effects = {name: self.by_name[name].sample(rng) for name in DRAW_ORDER}
-        geometry["tight"] = rng.random() < fx.tight.p
-        effects["stroke_weight"] = self.by_name["stroke_weight"].sample(rng)
-        geometry["curly_quotes"] = bool(rng.random() < fx.curly_quotes.p)
-        geometry["word_spacing"] = rng.uniform(*self.config.fonts.word_spacing) * size
-        return Spec(seed, index, text, source, font, size, spacing, geometry, paper, effects)
+        return {"word_spacing": between(u[0], *self.config.fonts.word_spacing) * size,
+                "curly_quotes": u[1] < fx.curly_quotes.p, "tight": u[2] < fx.tight.p}
 
     def forced(self, spec: Spec, effect: str, level: float) -> Spec:
         """`spec` with one effect (an `EffectsConfig` section: rotate, perspective, blur, gaussian_noise...) at
         the fixed strength `level` (0: off), its random parts drawn from (seed, index): every level of a sweep
         distorts a sample the same way. The robustness sweeps' way to set an effect."""
-        u = np.random.default_rng([spec.seed, spec.index, 99]).random(9).tolist()
+        u = self.draws.start(spec.seed, spec.index).reserved("force")
         if effect in Geometry.SWEEPABLE:
             return dataclasses.replace(spec, geometry=self.geometry.force(spec.geometry, effect, level, u))
         if effect not in self.by_name:
@@ -84,9 +92,10 @@ class Renderer:
         if lacking:
             raise SynthError(f"font {spec.font} cannot draw {lacking!r} of {spec.text!r}; choose a covering font")
         letter_box = self.fonts.letter_box(spec.font)
-        text = curly_quotes(spec.text) if spec.geometry.get("curly_quotes") and info.curly_quotes else spec.text
-        word_spacing = spec.geometry.get("word_spacing", 0.0)
-        if spec.geometry.get("tight"):  # drawn larger, as the crop to the ink will fill the height with it
+        layout = spec.layout
+        text = curly_quotes(spec.text) if layout["curly_quotes"] and info.curly_quotes else spec.text
+        word_spacing = layout["word_spacing"]
+        if layout["tight"]:  # drawn larger, as the crop to the ink will fill the height with it
             atlas = self.atlases.get(info.path, letter_box.px(spec.size * TIGHT_SIZE), letter_box)
             line, _ = draw_line(atlas, text, spec.spacing * TIGHT_SIZE, word_spacing * TIGHT_SIZE)
             rows = np.flatnonzero(line.max(axis=1))
@@ -97,7 +106,7 @@ class Renderer:
             atlas = self.atlases.get(info.path, letter_box.px(spec.size), letter_box)
             line, baseline = draw_line(atlas, text, spec.spacing, word_spacing)
             box = (baseline - atlas.ascent, baseline + atlas.descent)
-        mask = self._effects(self.geometry.apply(line, spec.geometry, box), "mask", spec)
+        mask = self._effects(self.geometry.apply(line, spec.geometry, box, layout["tight"]), "mask", spec)
         img = self._effects(self.paper.apply(mask, spec.paper), "image", spec)
         img = np.clip(img, 0, 255, out=img).astype(np.uint8) if img.dtype != np.uint8 else img
         return self._effects(img, "uint8", spec)

@@ -18,8 +18,12 @@ class Spec:
     font: str
     size: int  # nominal font size in pixels (`FontLibrary.letter_box` corrects it to the font's letter size)
     spacing: float  # extra pixels between characters
+    #: how the line is drawn: extra pixels at each space (word_spacing), curly quotes, a crop to the ink (tight)
+    layout: dict[str, Any]
+    #: where it is placed: rotation, upside-down, shear, perspective, position, margins
     geometry: dict[str, Any]
     paper: dict[str, Any]
+    #: each effect's parameters (None: it did not fire), in the order they apply
     effects: dict[str, dict | None] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -27,4 +31,13 @@ class Spec:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Spec:
+        """A spec from its JSON; one of version 0.3 (its layout inside `geometry`) too, drawn as it was."""
+        if "layout" not in d:
+            geometry = dict(d["geometry"])
+            layout = {k: geometry.pop(k) for k in LAYOUT_03 if k in geometry}
+            d = {**d, "geometry": geometry, "layout": layout}
         return cls(**d)
+
+
+#: the layout values version 0.3 kept in a spec's geometry
+LAYOUT_03 = ("tight", "curly_quotes", "word_spacing")

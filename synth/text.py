@@ -12,7 +12,7 @@ from pathlib import Path
 from synth.alphabet import Alphabet
 from synth.config import TextConfig
 from synth.errors import SynthError
-from synth.rng import Draws, cumulative
+from synth.rng import Uniforms, cumulative
 
 BUNDLED_WORDS = Path(__file__).parent / "data" / "words.txt"
 
@@ -52,7 +52,7 @@ class RandomStrings:
         self.solid = solid
         self.min_len, self.max_len = min_len, max_len
 
-    def sample(self, rng: Draws) -> str:
+    def sample(self, rng: Uniforms) -> str:
         n = rng.integers(self.min_len, self.max_len + 1)
         chars, solid = self.chars, self.solid
         out = [chars[rng.integers(0, len(chars))] for _ in range(n)]
@@ -96,7 +96,7 @@ class Lines:
         self.items = ok
         self.path = str(path)
 
-    def sample(self, rng: Draws) -> str:
+    def sample(self, rng: Uniforms) -> str:
         return self.items[rng.integers(0, len(self.items))]
 
 
@@ -149,14 +149,14 @@ class Prose:
         self.min_len, self.max_len = cfg.min_len, cfg.max_len
         self.alphabet = alphabet
 
-    def _number(self, rng: Draws) -> str:
+    def _number(self, rng: Uniforms) -> str:
         n = rng.integers(1, 5)
         tok = "".join(self.digits[rng.integers(0, len(self.digits))] for _ in range(n))
         if rng.random() < 0.2 and "." in self.marks:
             tok += "." + self.digits[rng.integers(0, len(self.digits))]
         return tok
 
-    def _token(self, rng: Draws, capital: bool) -> str:
+    def _token(self, rng: Uniforms, capital: bool) -> str:
         u = rng.random()
         if u < PROSE_NUMBER:
             if not self.digits:
@@ -184,7 +184,7 @@ class Prose:
             word = a + word + b
         return word
 
-    def sample(self, rng: Draws) -> str:
+    def sample(self, rng: Uniforms) -> str:
         target = rng.integers(self.min_len, self.max_len + 1)
         capital = rng.random() < 0.5  # a line starts a sentence, or continues one
         out = ""
@@ -235,7 +235,7 @@ class TextSource:
         """How many lexicon/corpus entries were skipped because the alphabet or length range excludes them."""
         return sum(getattr(s, "dropped", 0) for s in self.sources.values())
 
-    def sample(self, rng: Draws) -> tuple[str, str]:
+    def sample(self, rng: Uniforms) -> tuple[str, str]:
         """One text and the name of the source it came from."""
         name = self.names[rng.choice(self.cum)]
         text = self.sources[name].sample(rng)

@@ -124,6 +124,6 @@ def test_text_draws_use_the_alphabet():
     from synth.text import TextSource
 
     src = TextSource(TextConfig(sources={"random": 1.0}, min_len=5, max_len=5), Alphabet("xyz"))
-    rng = Draws()
-    texts = {src.sample(rng.start(0, i))[0] for i in range(50)}
+    rng = Draws({"text": 8})
+    texts = {src.sample(rng.start(0, i).stream("text"))[0] for i in range(50)}
     assert set("".join(texts)) == set("xyz")

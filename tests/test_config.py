@@ -97,3 +97,14 @@ def test_an_effect_is_forced_to_a_strength_through_its_component():
     assert r.render_spec(blurred).shape == r.render_spec(spec).shape
     with pytest.raises(SynthError, match="no strength to sweep"):
         r.forced(spec, "invert", 1.0)
+
+
+def test_a_03_spec_is_read_with_its_layout():
+    from synth.spec import Spec
+
+    r = Renderer(SynthConfig())
+    spec = r.sample_spec(0, 2)
+    old = spec.to_dict()
+    old["geometry"] = {**old.pop("layout"), **old["geometry"]}  # 0.3 kept the layout inside the geometry
+    back = Spec.from_dict(old)
+    assert back == spec and (r.render_spec(back) == r.render_spec(spec)).all()

@@ -182,6 +182,21 @@ def test_other_arguments_in_a_used_folder(png_dataset, tmp_path):
     assert not (stranger / ARGS_FILE).exists()
 
 
+def test_a_dataset_begun_by_another_version_is_not_mixed(make_config, tmp_path):
+    """Its samples' pixels differ from this version's: finishing it here would mix two versions' shards."""
+    cfg = make_config()
+    out = tmp_path / "ds"
+    synth.write(cfg, out, 20, seed=4, shard_size=10, workers=0, progress=False)
+    args = json.loads((out / ARGS_FILE).read_text(encoding="utf-8"))
+    assert args["version"] == synth.__version__
+    del args["version"]  # as 0.3 wrote it
+    (out / ARGS_FILE).write_text(json.dumps(args, sort_keys=True, ensure_ascii=False), encoding="utf-8")
+    assert synth.write(cfg, out, 20, seed=4, shard_size=10, workers=0, progress=False) == out  # complete: kept
+    (out / "manifest.json").unlink()  # as if killed before its end
+    with pytest.raises(SynthError, match=r"begun by synthocr 0\.3\.0 or earlier.*finish it with"):
+        synth.write(cfg, out, 20, seed=4, shard_size=10, workers=0, progress=False)
+
+
 def test_bad_write_arguments(make_config, tmp_path):
     with pytest.raises(SynthError, match="format"):
         synth.write(make_config(), tmp_path / "a", 5, fmt="zip", workers=0, progress=False)

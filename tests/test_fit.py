@@ -123,6 +123,19 @@ def test_resume_refuses_a_model_name_built_differently_now(tmp_path, tiny_model)
         fit(FitConfig.load(out / "config.json"), out, progress=False)
 
 
+def test_a_run_begun_by_another_version_goes_on_and_says_so(tmp_path, tiny_model, capsys):
+    from train.fit import fit
+
+    out = tmp_path / "copy"
+    shutil.copytree(tiny_model.dir, out)
+    meta = json.loads((out / "meta.json").read_text(encoding="utf-8"))
+    (out / "meta.json").write_text(json.dumps({**meta, "version": "0.3.0"}), encoding="utf-8")
+    result = fit(FitConfig.load(out / "config.json"), out, progress=False)  # at its last step: nothing to train
+    assert result.step == tiny_model.result.step
+    err = capsys.readouterr().err
+    assert "started by synthocr 0.3.0" in err and "may render other samples" in err
+
+
 def test_a_run_cut_by_time_ends_at_its_final_rate(tmp_path, tiny_config, monkeypatch, capsys):
     import train.fit as fit_module
 

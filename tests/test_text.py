@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from synth import Alphabet, SynthConfig, SynthError, TextConfig
+from synth.renderer import STREAMS
 from synth.rng import Draws
 from synth.text import BUNDLED_WORDS, PROSE_COMMON_WORDS, TextSource, apply_case
 
@@ -13,8 +14,8 @@ LOWER = Alphabet(string.ascii_lowercase + " ")
 
 
 def draw(src: TextSource, n: int, seed: int = 0) -> list[tuple[str, str]]:
-    rng = Draws()
-    return [src.sample(rng.start(seed, i)) for i in range(n)]
+    rng = Draws(STREAMS)
+    return [src.sample(rng.start(seed, i).stream("text")) for i in range(n)]
 
 
 def write_lines(path: Path, lines: list[str]) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 from typing import IO, Any
 
@@ -11,6 +12,7 @@ import keras
 
 from synth.errors import SynthError
 from synth.files import write_atomic
+from synth.version import __version__
 from train.config import FitConfig
 
 MODEL_FILE = "model.keras"
@@ -49,7 +51,8 @@ class ModelDir:
 
     def check_model(self, model: keras.Model) -> None:
         """A run started under an older definition of its model name cannot go on with this one's: its weights
-        would not fit, or (a layer without weights added) would silently meet another computation."""
+        would not fit, or (a layer without weights added) would silently meet another computation. A run started
+        by another version goes on, saying that its stream's samples differ from there on."""
         meta = self.path / "meta.json"
         if not meta.exists():
             return
@@ -60,6 +63,10 @@ class ModelDir:
                              f"{len(layers or [])} layers, started by synthocr {saved.get('version', '?')}; this "
                              f"version's {model.name!r} has {model.count_params():,} and {len(model.layers)}: resume "
                              "with that version, or use a new --out folder")
+        if saved.get("version") != __version__:
+            print(f"note: {self.path} was started by synthocr {saved.get('version', '?')}; this version "
+                  f"({__version__}) may render other samples for the same stream positions: training goes on with "
+                  "samples the run has not seen", file=sys.stderr)
 
     def write_meta(self, meta: dict[str, Any]) -> None:
         write_atomic(self.path / "meta.json", json.dumps(meta, indent=1, ensure_ascii=False))
