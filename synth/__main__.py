@@ -1,3 +1,5 @@
+"""`python -m synth`: the `synth` command."""
+
 import sys
 
 from synth.cli import main

@@ -50,15 +50,13 @@ def render_range(renderer: Renderer, seed: int, start: int, n: int, with_spec: b
 #: samples per message of an unbatched stream: enough to amortize the transfer
 CHUNK = 64
 #: image bytes per message from a worker for fixed-width batches, which the consumer splits: each element
-#: through tf.data's `from_generator` costs the main process about 0.3 ms whatever its size. The images come
-#: back through shared memory (`run_ordered`'s slots), so the pipes (1 MiB at most) do not bound it: at 3 MiB
-#: (12 batches of 64 at 128x32) the stream on 2 cores ran 1.70x one renderer, at 768 KiB 1.62-1.65x. It is
-#: also the slot for a variable-width batch (a wider one takes the pipe)
+#: through tf.data's `from_generator` costs the main process the same whatever its size, so larger messages
+#: spread it (docs/benchmarks.md). The images come back through shared memory (`run_ordered`'s slots), so the
+#: pipes do not bound it. It is also the slot for a variable-width batch (a wider one takes the pipe)
 MESSAGE_BYTES = 3 << 20
 
-#: message size of `batches`, which has no per-element cost to spread: beside a training step on 2 cores (batch
-#: 16, paired rounds in one run), a feed in 3 MiB messages cost it 9.3% of its in-memory speed, in 768 KiB ones
-#: 5.8% (5.1% against 5.9% for 256 KiB in another run)
+#: message size of `batches`, which has no per-element cost to spread: beside a training step, large messages
+#: cost the step more than small ones (paired rounds in docs/benchmarks.md)
 FEED_MESSAGE_BYTES = 768 << 10
 
 
@@ -93,8 +91,8 @@ def batches(config: SynthConfig | None = None, seed: int = 0, batch_size: int = 
             count: int | None = None, workers: int | None = None, nice: int = 0, burst: bool = False
             ) -> Iterator[dict[str, Any]]:
     """The batches of `synth.stream` as numpy dicts, uint8 images (B, H, W) as `collate` makes them: a training
-    loop of its own takes them with no tf.data threads beside its step (on 2 cores those cost the default
-    model's training about 5% of its speed). Same samples, same arguments; TensorFlow is not imported."""
+    loop of its own takes them with no tf.data threads beside its step (those slow a step on the same cores).
+    Same samples, same arguments; TensorFlow is not imported."""
     config = config or SynthConfig()
     if batch_size < 1:
         raise SynthError(f"batch_size={batch_size}: give at least 1")

@@ -1,4 +1,4 @@
-"""The data flags both CLIs share, mapped onto `SynthConfig`, and the wrapper that makes user errors one line.
+"""The flags both CLIs share: data flags mapped onto `SynthConfig`, and user errors as one line.
 
 `--config FILE` loads a config (a saved one, a dataset's manifest.json or a model's config.json), `--preset`
 names a starting one, the other flags and `--set a.b=VALUE` change fields on top. A SynthError prints one

@@ -127,7 +127,7 @@ def run_ordered(make_state: Callable[[], Any], fn: Callable, tasks: Iterable[tup
     `burst` sends a window of tasks only once every earlier result has been taken, and takes them all before
     yielding the first: the workers render while the consumer waits, and wait while it works. For a consumer
     that computes on the same cores (a training step on the CPU), which rendering beside it slows by about
-    twice the rendering's own CPU time (docs/benchmarks.md, twelfth session).
+    twice the rendering's own CPU time (docs/benchmarks.md).
     Callers validate what `make_state` takes first, so that a bad input fails with its own message rather than
     inside a worker.
     """

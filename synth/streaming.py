@@ -1,6 +1,7 @@
-"""The tf.data face of the renderer: an endless, deterministic, parallel stream, and the reader of datasets.
+"""The tf.data face of the renderer: an endless, deterministic, parallel stream of batches as tf.data.Dataset.
 
-Both yield the same element structure (see `element_spec`), so training and evaluation take either.
+`as_dataset` turns any numpy batches into that structure (see `element_spec`): `synth.read` uses it too, so
+training and evaluation take a stream or a dataset alike.
 """
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+"""`python -m train`: the `train` command."""
+
 import sys
 
 from train.cli import main

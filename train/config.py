@@ -16,10 +16,10 @@ FEEDS = ("auto", "burst", "overlap")
 class TrainConfig:
     model: str = "default"
     steps: int = 20_000
-    #: 16 samples a step cost about what 32 do on 2 cores (the step is bound by per-op overheads), and twice the
-    #: updates learned more in the same minutes: 72.0% validation word accuracy in 5 minutes against 69.2%
+    #: 16 samples a step cost about what 32 do on a CPU (the step is bound by per-op overheads), and twice the
+    #: updates learned more in the same minutes (docs/benchmarks.md)
     batch_size: int = 16
-    #: peak rate; 3e-3 reached 60% validation word accuracy in 3.4 min where 1e-3 had 50% (default model)
+    #: peak rate: higher than Adam's usual 1e-3, which learned the default model more slowly (docs/benchmarks.md)
     learning_rate: float = 3e-3
     #: steps of linear warm-up before the cosine decay to `final_lr_fraction` of the rate at `steps`, or when
     #: `max_minutes` are up if that comes first

@@ -1,5 +1,7 @@
-"""The training feed: the stream's batches for each curriculum phase, as the step's tensors, and how rendering
-shares the CPU with the step (in bursts, or beside it)."""
+"""The training feed: the stream's batches per curriculum phase, as the step's tensors, in bursts or beside it.
+
+How rendering shares the CPU with the step: in bursts while the step waits (no GPU), or beside it (a GPU).
+"""
 
 from __future__ import annotations
 
@@ -29,16 +31,14 @@ def feed_mode(t: TrainConfig) -> str:
 
 def training_batches(cfg: FitConfig, data: SynthConfig, start_step: int, burst: bool) -> Iterator[dict[str, Any]]:
     """The stream's batches as numpy arrays, uint8 images that the step makes float: tf.data's threads beside the
-    step cost it more than the rendering (paired rounds on 2 cores: 17% of in-memory speed through
-    `synth.stream`, 5.9% this way beside the step, 4.5% in bursts; docs/benchmarks.md)."""
+    step cost it more than the rendering does (paired rounds in docs/benchmarks.md)."""
     t = cfg.train
     workers = t.workers if t.workers is not None else default_workers() if burst else 1
     step = start_step
     for end, phase in curriculum(cfg, data):
         if step >= end:
             continue
-        # niced workers: beside the step, it keeps the cores and rendering fills its threads' waits (in one
-        # interleaved measurement the stream cost 24% of in-memory speed at priority 0 and 16% at 19)
+        # niced workers: beside the step, it keeps the cores and rendering fills its threads' waits
         for batch in batches(phase, seed=t.seed, batch_size=t.batch_size, start=step * t.batch_size,
                              count=(end - step) * t.batch_size, workers=workers, nice=19, burst=burst):
             yield batch

@@ -11,8 +11,8 @@ class BatchNormalization(keras.layers.BatchNormalization):
     """Keras's batch norm, with TensorFlow's fused kernel for the training pass over the last axis.
 
     Keras 3 builds batch norm from about ten generic ops, and their gradients materialise broadcasts (Tile)
-    of the whole activation: profiled on 2 CPU cores, they took 37% of the op time of the default model's
-    training step. The fused kernel does the same maths in one op each way. Inference is Keras's own (moving
+    of the whole activation, a large share of the default model's training step on a CPU (docs/benchmarks.md).
+    The fused kernel does the same maths in one op each way. Inference is Keras's own (moving
     statistics). The class keeps Keras's name: weights files key layers by class name, so files written with
     either load.
     """

@@ -19,8 +19,8 @@ from train.layers import BatchNormalization, Standardize
 Width = TypeVar("Width")  # an int, or an array or tensor of per-sample widths
 
 #: batch norm's moving-statistics momentum. Keras's 0.99 leaves the inference statistics hundreds of steps
-#: behind the weights: the default model, trained to a loss of 0.06 on 4-digit strings in 250 steps, still read
-#: 0% of them in inference mode (97% with batch statistics). 0.9 (PyTorch's 0.1) catches up in tens of steps.
+#: behind the weights, so a short run reads well with batch statistics and not at all in inference mode; 0.9
+#: (PyTorch's 0.1) catches up in tens of steps.
 BN_MOMENTUM = 0.9
 
 #: separable 1-D convs (256 wide, kernel 5) in the default model's head
@@ -123,10 +123,9 @@ _TRUNK_SIZE = {"height": 32, "width": 128, "min_height": 16, "width_factor": 4, 
 
 def _default(x: keras.KerasTensor, classes: int) -> keras.KerasTensor:
     """Standardized images, the trunk and HEAD_LAYERS separable 1-D convs along the width instead of a BiGRU:
-    the recurrence took a third of the step time on 2 cores, and in 5-minute A/B runs (batch 16, same data)
-    the conv head reached 77.8% validation word accuracy where the BiGRU had 72.0% (three layers: 75.0%).
-    Each output step sees about 90 px. Standardizing each image raised the 15-minute model from 86.0% to
-    88.2% on 2,000 fresh validation words (docs/benchmarks.md)."""
+    the recurrence was a large part of the step time on a CPU, and in equal-time A/B runs the conv head read
+    more words than the BiGRU, and two layers more than three. Each output step sees about 90 px. Standardizing
+    each image makes ink and paper levels alike across samples; it raised accuracy (docs/benchmarks.md)."""
     x = _trunk(Standardize()(x))
     for _ in range(HEAD_LAYERS):
         x = layers.SeparableConv1D(256, 5, padding="same", use_bias=False)(x)
@@ -135,7 +134,7 @@ def _default(x: keras.KerasTensor, classes: int) -> keras.KerasTensor:
 
 
 def _bigru(x: keras.KerasTensor, classes: int) -> keras.KerasTensor:
-    """The default model until the seventh session: the same trunk, one BiGRU(128)."""
+    """The default model before version 0.2.0: the same trunk, one BiGRU(128)."""
     x = layers.Bidirectional(layers.GRU(128, return_sequences=True))(_trunk(x))
     return layers.Dense(classes, name="logits")(x)
 
@@ -147,7 +146,7 @@ MODELS: dict[str, ModelSpec] = {
     ),
     "bigru": ModelSpec(
         _bigru, **_TRUNK_SIZE,
-        doc="the default's conv trunk and one BiGRU(128) (the default until the seventh session)",
+        doc="the default's conv trunk and one BiGRU(128) (the default before version 0.2.0)",
     ),
     "small": ModelSpec(
         _small, height=32, width=128, min_height=4, width_factor=4, steps=lambda w: w // 4,

@@ -1,8 +1,8 @@
 """Reading ahead on a thread, so that fetching and converting the next batch overlaps the training step.
 
 The step runs in TensorFlow's C++ with the GIL released; meanwhile a thread takes the next batch from the render
-workers and makes it tensors. Done between steps on the training thread, that work held both cores' step threads
-idle: in paired rounds on 2 cores the stream cost 6.5% of in-memory speed without this thread, 5.5% with it.
+workers and makes it tensors. Done between steps on the training thread, that work held the step's threads idle
+(docs/benchmarks.md).
 """
 
 from __future__ import annotations

@@ -1,5 +1,8 @@
-"""Presentation of results: `train eval`'s text report and worst-image grid, and the robustness report's
-markdown, charts and grids. Measurement lives in `train.evaluate` and `train.robustness`."""
+"""Presentation of results: text tables, markdown, charts and image grids of evaluations and robustness reports.
+
+`train eval`'s text report and worst-image grid, the robustness report's files; measurement lives in
+`train.evaluate` and `train.robustness`.
+"""
 
 from __future__ import annotations
 

@@ -27,7 +27,7 @@ from synth.spec import Spec
 from synth.version import __version__
 from train import metrics
 
-#: texts per font: 18 fonts x 2 conditions + the sweeps read in ~20 s on 2 cores with the default model
+#: texts per font: enough to tell fonts apart by a few points, few enough to read every font in seconds
 COUNT = 300
 #: far from training's seeds (0 and VAL_SEED_OFFSET), so the report's samples are not the training stream's
 SEED = 7_000_001

@@ -1,9 +1,8 @@
 """The learning-rate schedule: linear warm-up, then a cosine decay whose position the loop sets.
 
 The position is the fraction of steps done, or under a time budget the larger of steps done and time spent: a run cut by
-`max_minutes` then anneals to its final rate when time is up, instead of stopping part-way down the cosine
-(a 15-minute run planned from a measured rate stopped at 95% of its steps, before the low-rate end where
-accuracy climbs most).
+`max_minutes` then anneals to its final rate when time is up, instead of stopping part-way down the cosine,
+before the low-rate end where accuracy climbs most (a run's speed is never known well enough to plan steps by).
 """
 
 from __future__ import annotations
