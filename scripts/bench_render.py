@@ -3,7 +3,7 @@
 Everything is measured in ONE run on the same machine, interleaved (ours, ceiling, trdg, stream; repeated),
 and reported as medians and ratios, because the machines this runs on are shared and noisy.
 
-    python scripts/bench_render.py [--n 3000] [--repeats 3] [--skip-trdg] [--stream-samples N]
+    python scripts/bench_render.py [--n 3000] [--repeats 3] [--skip-trdg] [--stream-samples N] [--scripts a,b]
 
 Measured:
 1. ours: `synth.Renderer(SynthConfig())` (default effects), `render(seed, i)` in a loop. "cold" is a fresh
@@ -22,6 +22,10 @@ Measured:
    GeneratorFromStrings on the same (string, font) pairs at height 32, see TRDG_KWARGS.
 4. the tf.data stream `synth.streaming.stream(SynthConfig(), batch_size=64, workers=2)` on all cores, and a
    long run of it (--stream-samples) that reads the resident memory of the main process and its workers.
+5. shaped lines of the named scripts (`--scripts`, Arabic and Devanagari by default): our clean drawing (every
+   effect off, variable width) of random strings of the script's alphabet, 10-30 characters, in its bundled
+   Noto font, against Pillow drawing the same strings at the same sizes with its raqm layout (HarfBuzz and
+   FriBiDi), warm, per CPU-second.
 
 "Per core" is measured as images per CPU-second of our own processes (CPU time read from the kernel),
 because on a shared machine the wall clock mostly measures the neighbours: while another job holds a core,
@@ -217,6 +221,28 @@ def ceiling(jobs: list[tuple[str, str, int]], size: tuple[int, int], layout, cac
         ImageDraw.Draw(img).text((0, 0), text, fill=255, font=font)
 
 
+def script_jobs(name: str, seed: int, n: int) -> tuple:
+    """A named script's lines (random strings of its alphabet, 10-30 characters, variable width, every effect
+    off) as specs for us and as (text, font path, size) jobs for Pillow at the largest output size."""
+    from synth import EffectsConfig, Renderer, SynthConfig
+    from synth.alphabet import named_alphabet
+
+    cfg = SynthConfig(alphabet=named_alphabet(name), effects=EffectsConfig.off())
+    cfg.fonts.scripts, cfg.fonts.bundled = [name], False
+    cfg.text.sources, cfg.text.min_len, cfg.text.max_len = {"random": 1.0}, 10, 30
+    cfg.render.width, cfg.render.max_width = None, 512
+    renderer = Renderer(cfg)
+    specs = [renderer.sample_spec(seed, i) for i in range(n)]
+    jobs = [(s.text, renderer.fonts.get(s.font).path, s.size) for s in specs]
+    return renderer, specs, jobs, (cfg.render.max_width, cfg.render.height)
+
+
+def draw_specs(renderer, specs) -> None:
+    render = renderer.render_spec
+    for s in specs:
+        render(s)
+
+
 def trdg_venv(root: Path) -> Path:
     """The python of trdg's own virtual environment, made (once) with `python -m venv` and pip."""
     py = root / "bin" / "python"
@@ -333,6 +359,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="images of the long stream run that watches memory (0: skip it)")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--json", type=Path, help="also write every measurement here")
+    ap.add_argument("--scripts", default="arabic,devanagari",
+                    help="named script alphabets whose shaped lines are timed against Pillow's raqm drawing of the "
+                         "same strings ('' for none)")
     args = ap.parse_args(argv)
 
     import cv2
@@ -366,6 +395,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{min(s.size for s in specs)}-{max(s.size for s in specs)} px, text length mean "
           f"{statistics.mean(lens):.1f} (max {max(lens)})")
     del probe
+
+    scripts = {name: script_jobs(name, args.seed, args.n) for name in filter(None, args.scripts.split(","))}
 
     trdg_py = None
     tn = min(args.trdg_n, args.n)
@@ -411,6 +442,13 @@ def main(argv: list[str] | None = None) -> int:
             cache: dict = {}
             ceiling(jobs, size, layout, cache)  # fill the font cache
             record(name, args.n, timed(ceiling, jobs, size, layout, cache))
+        for name, (renderer, specs_, jobs_, size_) in scripts.items():
+            for s_ in specs_[:50]:  # the atlases' glyphs, as the warm row has them
+                renderer.render_spec(s_)
+            record(f"{name}_ours", len(specs_), timed(draw_specs, renderer, specs_))
+            cache = {}
+            ceiling(jobs_, size_, ImageFont.Layout.RAQM, cache)
+            record(f"{name}_raqm", len(jobs_), timed(ceiling, jobs_, size_, ImageFont.Layout.RAQM, cache))
         if trdg_py is not None:
             m = Meter()
             t = run_trdg(trdg_py, [s.text for s in specs[:tn]], paths[:tn], warmup=min(20, tn))
@@ -448,6 +486,8 @@ def main(argv: list[str] | None = None) -> int:
         "ceiling_basic": "ceiling: Pillow draw only (basic layout)",
         "trdg": f"trdg {TRDG_VERSION}",
         "stream": f"stream, batch 64, {args.workers} workers",
+        **{f"{n}_ours": f"{n} lines: ours, clean, warm" for n in scripts},
+        **{f"{n}_raqm": f"{n} lines: Pillow draw only (raqm)" for n in scripts},
     }
     print()
     print(f"{'':42} {'img/s':>7} {'img/CPU-s':>10} {'others':>7}  img/s of each run")
@@ -475,6 +515,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"ours/ceiling per core: warm {cpu['ours_warm'] / cpu['ceiling']:.2f}  cold "
           f"{cpu['ours_cold'] / cpu['ceiling']:.2f}   (wall clock: warm {med['ours_warm'] / med['ceiling']:.2f}; "
           f"against the basic-layout ceiling: warm {cpu['ours_warm'] / cpu['ceiling_basic']:.2f})")
+    for name in scripts:
+        ratio = cpu[f"{name}_ours"] / cpu[f"{name}_raqm"]
+        checks.append((f"{name} lines: ours(warm, clean)/Pillow raqm per core", ratio, 1.5))
+        wall = med[f"{name}_ours"] / med[f"{name}_raqm"]
+        print(f"{name} lines, ours/raqm per core: {ratio:.2f}x (wall clock {wall:.2f}x)")
     if "stream" in med:
         # the stream against one renderer in the same state as its workers (fresh indices, equal warm-up)
         one, one_cpu = med["ours_steady"], cpu["ours_steady"]

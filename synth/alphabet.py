@@ -1,4 +1,4 @@
-"""The charset: char <-> id, with id 0 reserved for the CTC blank (keras.ops.ctc_loss's default)."""
+"""The charset and label encoding: char <-> id (id 0 is the CTC blank), labels in the order images show them."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import string
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from synth.direction import has_rtl, paragraph_rtl, to_logical, to_visual
 from synth.errors import SynthError
 
 BLANK = 0
@@ -14,6 +15,16 @@ BLANK = 0
 PAD = BLANK
 
 DEFAULT_CHARS = string.digits + string.ascii_letters + " " + "!\"#$%&'()*+,-./:;<=>?@[]_"
+#: the named script alphabets (`--alphabet arabic`): one charset per file, on one line
+ALPHABETS_DIR = Path(__file__).resolve().parent / "data" / "alphabets"
+
+
+def named_alphabet(name: str) -> str | None:
+    """The characters of the named script alphabet `name` (arabic, hebrew, devanagari, thai, bengali), or None."""
+    path = ALPHABETS_DIR / f"{name}.txt"
+    if not name.isidentifier() or not path.is_file():
+        return None
+    return path.read_text(encoding="utf-8").rstrip("\n")
 
 
 class Alphabet:
@@ -28,6 +39,10 @@ class Alphabet:
             raise SynthError(f"alphabet entries must be single characters, got {bad[:5]!r}")
         self.chars: str = "".join(chars)
         self._ids = {c: i + 1 for i, c in enumerate(self.chars)}
+        #: whether lines run right to left: most of the alphabet's letters do (Arabic, Hebrew)
+        self.rtl = paragraph_rtl(self.chars)
+        #: labels need reordering: some characters run right to left (`encode`, `decode`)
+        self.bidi = self.rtl or has_rtl(self.chars)
 
     @property
     def size(self) -> int:
@@ -57,6 +72,10 @@ class Alphabet:
         return all(c in self._ids for c in text)
 
     def encode(self, text: str) -> list[int]:
+        """The label of `text` (logical order) as CTC reads it: ids in the order the image shows the characters,
+        left to right (`synth.direction.to_visual`), which for left-to-right text is the text's own."""
+        if self.bidi:
+            text = to_visual(text, self.rtl)
         try:
             return [self._ids[c] for c in text]
         except KeyError:
@@ -66,9 +85,11 @@ class Alphabet:
             ) from None
 
     def decode(self, ids: Sequence[int] | Iterable[int]) -> str:
-        """Ids back to text; blanks and padding (0) and out-of-range ids are skipped."""
+        """Ids (in image order, as `encode` gives and CTC reads them) back to text in logical order; blanks and
+        padding (0) and out-of-range ids are skipped."""
         n = len(self.chars)
-        return "".join(self.chars[i - 1] for i in (int(x) for x in ids) if 0 < i <= n)
+        text = "".join(self.chars[i - 1] for i in (int(x) for x in ids) if 0 < i <= n)
+        return to_logical(text, self.rtl) if self.bidi else text
 
     def to_json(self) -> dict:
         return {"chars": self.chars, "blank": BLANK, "pad": PAD}

@@ -72,8 +72,11 @@ class TextConfig:
 class FontConfig:
     #: extra font folders searched besides the bundled fonts/ (files: .ttf, .otf, .ttc)
     dirs: list[str] = field(default_factory=list)
-    #: whether the bundled fonts/ folder is used
+    #: whether the bundled fonts/ folder is used (its Latin faces)
     bundled: bool = True
+    #: bundled fonts of other scripts to add, by folder name under fonts/scripts (arabic, hebrew, devanagari,
+    #: thai, bengali); a named alphabet (`--alphabet arabic`) adds its own
+    scripts: list[str] = field(default_factory=list)
     #: only fonts whose file stem is in this list (empty: all)
     include: list[str] = field(default_factory=list)
     #: fonts whose file stem is in this list are never used (held out)

@@ -12,7 +12,7 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 
-from synth.alphabet import Alphabet
+from synth.alphabet import Alphabet, named_alphabet
 from synth.config import EffectsConfig, SynthConfig, replace_path
 from synth.errors import SynthError
 
@@ -23,7 +23,8 @@ def add_config_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--preset", choices=("words", "lines"),
                    help="start from a preset: words (the default) or lines (printed text lines, variable width)")
     g.add_argument("--alphabet", help="characters the text and labels may use (default: digits, letters, "
-                   "space, punctuation); @FILE reads them from a file")
+                   "space, punctuation); @FILE reads them from a file; a script's name (arabic, hebrew, devanagari, "
+                   "thai, bengali) takes its charset and bundled fonts, and random strings unless --text says")
     g.add_argument("--font-dir", action="append", default=[], help="extra font folder (repeatable)")
     g.add_argument("--no-bundled-fonts", action="store_true", help="use only the --font-dir fonts")
     g.add_argument("--height", type=int, help="image height in pixels")
@@ -57,11 +58,17 @@ def apply_data_flags(a: argparse.Namespace, cfg: SynthConfig) -> SynthConfig:
     """`cfg` with the data flags given (all but --config and --preset, which choose the starting config)."""
     if a.alphabet is not None:
         chars = a.alphabet
+        script = named_alphabet(chars)
         if chars.startswith("@"):
             try:
                 chars = open(chars[1:], encoding="utf-8").read().replace("\n", "")
             except OSError as e:
                 raise SynthError(f"cannot read alphabet file {chars[1:]}: {e.strerror}") from None
+        elif script is not None:  # a named script: its charset, its bundled fonts, and random strings of it
+            chars = script
+            cfg.fonts.scripts = list(dict.fromkeys([*cfg.fonts.scripts, a.alphabet]))
+            if a.text is None and not a.lexicon and not a.corpus:  # the bundled lexicon is English
+                cfg.text.sources = {"random": 1.0}
         cfg.alphabet = Alphabet(chars).chars
     cfg.fonts.dirs += a.font_dir
     if a.no_bundled_fonts:

@@ -26,6 +26,8 @@ from synth.errors import SynthError
 from synth.rng import cumulative, pick
 
 BUNDLED_DIR = FONTS_DIR
+#: bundled fonts of other scripts, one folder each (arabic, hebrew...): used when `FontConfig.scripts` names them
+SCRIPTS_DIR = BUNDLED_DIR / "scripts"
 FONT_EXTS = {".ttf", ".otf", ".ttc"}
 CHECK_SIZE = 32
 #: pixel size the letter box is measured at (fine enough for 1/256 em)
@@ -150,13 +152,18 @@ class _CoverageCache:
 
 
 def discover(cfg: FontConfig) -> list[Path]:
-    """Font files in the bundled folder (if enabled) and the configured folders, filtered by include/exclude."""
-    dirs = ([BUNDLED_DIR] if cfg.bundled else []) + [Path(d) for d in cfg.dirs]
+    """Font files in the bundled folder (if enabled; its scripts/ only as `cfg.scripts` names them) and the
+    configured folders, filtered by include/exclude."""
+    scripts = [SCRIPTS_DIR / s for s in cfg.scripts]
+    dirs = ([BUNDLED_DIR] if cfg.bundled else []) + scripts + [Path(d) for d in cfg.dirs]
     files: list[Path] = []
     for d in dirs:
         if not d.is_dir():
-            raise SynthError(f"font folder not found: {d}; pass an existing folder of .ttf/.otf files")
-        files += sorted(p for p in d.rglob("*") if p.suffix.lower() in FONT_EXTS and p.is_file())
+            known = sorted(p.name for p in SCRIPTS_DIR.iterdir() if p.is_dir())
+            raise SynthError(f"no bundled fonts for script {d.name!r}; bundled scripts: {known}" if d in scripts
+                             else f"font folder not found: {d}; pass an existing folder of .ttf/.otf files")
+        files += sorted(p for p in d.rglob("*") if p.suffix.lower() in FONT_EXTS and p.is_file()
+                        and (d != BUNDLED_DIR or not p.is_relative_to(SCRIPTS_DIR)))
     if cfg.include:
         files = [p for p in files if p.stem in set(cfg.include)]
     excluded = set(cfg.exclude)

@@ -18,6 +18,7 @@ from synth.errors import SynthError
 from synth.fonts import library
 from synth.geometry import Geometry
 from synth.rng import Draws, between, integer
+from synth.shaping import Shaped
 from synth.spec import Spec
 from synth.text import TextSource
 
@@ -28,6 +29,9 @@ STREAMS = {
     "text": 24, "font": 3, "layout": 3, "geometry": 20, "paper": 8, "stroke_weight": 2, "blur": 2,
     "gaussian_noise": 4, "speckle": 4, "salt_pepper": 3, "binarize": 2, "invert": 1, "jpeg": 2, "force": 9,
 }
+
+#: texts drawn for one sample before giving up on texts that do not shape cleanly
+TEXT_TRIES = 50
 
 #: a tightly cropped line is drawn at this times its font size (`Spec.size`): its ink, not the font's
 #: letter box, has to fill the height
@@ -57,9 +61,19 @@ class Renderer:
         """Every random choice of sample (seed, index), in pipeline order, each component from its own stream:
         a function of (seed, index) only, so workers and order do not matter."""
         d = self.draws.start(seed, index)
-        text, source = self.text.sample(d.stream("text"))
+        texts = d.stream("text")
         u = d.reserved("font")
-        font = self.fonts.fonts[self.fonts.choose(self.fonts.candidates(text), u[0])].name
+        for _ in range(TEXT_TRIES):  # a text its font cannot shape cleanly (a mark without its base) is drawn again
+            text, source = self.text.sample(texts)
+            info = self.fonts.fonts[self.fonts.choose(self.fonts.candidates(text), u[0])]
+            shaped = self.atlases.shaper(info.path).shape(text, self.alphabet.rtl)
+            if shaped.clean:
+                break
+        else:
+            raise SynthError(f"{TEXT_TRIES} texts in a row could not be shaped cleanly, the last {text!r} in "
+                             f"{info.name}: {_unshapeable(shaped)}. Give the text source well-formed text (a lexicon "
+                             "or corpus), or an alphabet whose random strings shape")
+        font = info.name
         size = integer(u[1], self.px_range[0], self.px_range[1] + 1)
         spacing = between(u[2], *self.config.fonts.spacing) * size
         layout = self.sample_layout(d.reserved("layout"), size)
@@ -94,17 +108,21 @@ class Renderer:
         letter_box = self.fonts.letter_box(spec.font)
         layout = spec.layout
         text = curly_quotes(spec.text) if layout["curly_quotes"] and info.curly_quotes else spec.text
+        shaped = self.atlases.shaper(info.path).shape(text, self.alphabet.rtl)
+        if not shaped.clean:
+            raise SynthError(f"font {spec.font} cannot draw {spec.text!r} as it reads: {_unshapeable(shaped)}; "
+                             "choose a covering font or well-formed text")
         word_spacing = layout["word_spacing"]
         if layout["tight"]:  # drawn larger, as the crop to the ink will fill the height with it
             atlas = self.atlases.get(info.path, letter_box.px(spec.size * TIGHT_SIZE), letter_box)
-            line, _ = draw_line(atlas, text, spec.spacing * TIGHT_SIZE, word_spacing * TIGHT_SIZE)
+            line, _ = draw_line(atlas, text, spec.spacing * TIGHT_SIZE, word_spacing * TIGHT_SIZE, shaped)
             rows = np.flatnonzero(line.max(axis=1))
             if rows.size:
                 line = line[rows[0] : rows[-1] + 1]
             box = (0, line.shape[0])
         else:
             atlas = self.atlases.get(info.path, letter_box.px(spec.size), letter_box)
-            line, baseline = draw_line(atlas, text, spec.spacing, word_spacing)
+            line, baseline = draw_line(atlas, text, spec.spacing, word_spacing, shaped)
             box = (baseline - atlas.ascent, baseline + atlas.descent)
         mask = self._effects(self.geometry.apply(line, spec.geometry, box, layout["tight"]), "mask", spec)
         img = self._effects(self.paper.apply(mask, spec.paper), "image", spec)
@@ -124,3 +142,10 @@ class Renderer:
         spec = self.sample_spec(seed, index)
         return self.render_spec(spec), spec
 
+
+
+def _unshapeable(shaped: Shaped) -> str:
+    """Why a shaping is not clean, in words."""
+    if shaped.missing:
+        return f"no glyph for {shaped.missing!r}"
+    return "a mark stands where it cannot attach (it would be drawn on a dotted circle)"

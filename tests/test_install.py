@@ -40,7 +40,11 @@ for name, path in [("synth", synth.__file__), ("BUNDLED_DIR", synth.fonts.BUNDLE
 assert synth.fonts.BUNDLED_DIR.resolve() == site / "synth_fonts", synth.fonts.BUNDLED_DIR
 assert synth.preview.CAPTION_FONT.is_file(), synth.preview.CAPTION_FONT
 fonts = synth.fonts.discover(synth.FontConfig())
-assert len(fonts) == n_fonts, (len(fonts), n_fonts)
+scripts = synth.fonts.discover(synth.FontConfig(bundled=False, scripts=["arabic", "devanagari"]))
+assert len(fonts) + len(scripts) == n_fonts - 3, (len(fonts), len(scripts), n_fonts)  # 3 more scripts are shipped
+from synth.alphabet import named_alphabet
+
+assert named_alphabet("arabic") and named_alphabet("thai"), "the named alphabets were not shipped"
 
 renderer = synth.Renderer(synth.SynthConfig())
 assert all(Path(f.path).resolve().is_relative_to(site) for f in renderer.fonts.fonts)

@@ -170,18 +170,21 @@ def test_glyphs_beyond_the_letter_box_are_drawn_whole(make_config, three_fonts):
 
 @pytest.mark.parametrize("spacing", [-6.0, -1.0, 0.0, 3.0])
 def test_line_is_the_maximum_of_its_glyphs(make_config, three_fonts, spacing):
-    # glyphs on fresh columns are copied, overlapping ones take the maximum: the same as max over all of them
+    # glyphs on fresh columns are copied, overlapping ones take the maximum: the same as max over all of them,
+    # each at its shaped position
     r = Renderer(make_config(effects=EffectsConfig.off()))
     text = "Wave fjord, AVA. ijk"
     for name in three_fonts:
         atlas = r.atlases.get(r.fonts.get(name).path, 24, r.fonts.letter_box(name))
         line, baseline = draw_line(atlas, text, spacing, word_spacing=2.0)
+        shaped = atlas.shaper.shape(text)
         placed, pen = [], 0.0
-        for ch in text:
-            bmp, dx, dy, adv = atlas.glyph(ch)
+        for g in shaped.glyphs:
+            bmp, dx, dy = atlas.glyph(g.gid)
             if bmp.size:
-                placed.append((bmp, round(pen) + dx, baseline + dy))
-            pen += adv + spacing + (2.0 if ch == " " else 0.0)
+                placed.append((bmp, round(pen + g.x_offset * atlas.scale) + dx,
+                               baseline + dy - round(g.y_offset * atlas.scale)))
+            pen += g.x_advance * atlas.scale + (spacing + (2.0 if text[g.cluster] == " " else 0.0)) * g.spaceable
         left = min(0, *(x for _, x, _ in placed))
         ref = np.zeros((line.shape[0], line.shape[1] + 64), np.uint8)
         for bmp, x, y in placed:
