@@ -35,7 +35,7 @@ def renderers(config: SynthConfig) -> Callable[[], Renderer]:
 def render_range(renderer: Renderer, seed: int, start: int, n: int, with_spec: bool = False) -> dict[str, Any]:
     images, texts, fonts, specs = [], [], [], []
     for i in range(start, start + n):
-        img, spec = renderer.render(seed, i)
+        img, spec = renderer.render(seed, i, boxes=with_spec)
         images.append(img)
         texts.append(spec.text)
         fonts.append(spec.font)

@@ -47,7 +47,7 @@ def cmd_preview(a: argparse.Namespace) -> int:
     from synth.preview import preview
 
     cfg = config_from_args(a)
-    print(f"wrote {preview(cfg, a.out, seed=a.seed, count=a.count, columns=a.columns)}")
+    print(f"wrote {preview(cfg, a.out, seed=a.seed, count=a.count, columns=a.columns, boxes=a.boxes)}")
     return 0
 
 
@@ -74,6 +74,7 @@ def parser() -> argparse.ArgumentParser:
     v.add_argument("--count", type=int, default=32)
     v.add_argument("--columns", type=int, default=4)
     v.add_argument("--seed", type=int, default=0)
+    v.add_argument("--boxes", action="store_true", help="draw each character's box over its sample")
     add_config_args(v)
     v.set_defaults(fn=cmd_preview)
     f = sub.add_parser("fonts", help="each font's coverage of the alphabet, and what it lacks")

@@ -39,7 +39,7 @@ def _encode_shard(renderer: Renderer, seed: int, start: int, n: int) -> list[tup
     """Render and PNG-encode one shard in a worker: only compressed bytes cross the process boundary."""
     out = []
     for i in range(start, start + n):
-        img, spec = renderer.render(seed, i)
+        img, spec = renderer.render(seed, i, boxes=True)
         ok, buf = cv2.imencode(".png", img)
         out.append((i, buf.tobytes(), spec.text, spec.font, json.dumps(spec.to_dict(), ensure_ascii=False)))
     return out
@@ -47,6 +47,13 @@ def _encode_shard(renderer: Renderer, seed: int, start: int, n: int) -> list[tup
 
 def _shard_name(fmt: str, k: int, n_shards: int) -> str:
     return f"images/{k:05d}" if fmt == "png" else f"data-{k:05d}-of-{n_shards:05d}.tfrecord"
+
+
+def _render_png_shard(renderer: Renderer, seed: int, start: int, n: int, out: str, name: str) -> int:
+    """Render one PNG shard and write it, in a worker: file creation is much of a PNG dataset's cost, so every
+    worker writes its own shards. Returns the samples written."""
+    _write_png_shard(Path(out), name, _encode_shard(renderer, seed, start, n))
+    return n
 
 
 def _write_png_shard(out: Path, name: str, rows: list) -> None:
@@ -114,11 +121,15 @@ def write(config: SynthConfig, out: str | Path, count: int, seed: int = 0, fmt: 
     todo = [k for k in range(n_shards) if not (out / _shard_name(fmt, k, n_shards)).exists()]
     done = sum(min(shard_size, count - k * shard_size) for k in range(n_shards) if k not in set(todo))
     tasks = [(seed, k * shard_size, min(shard_size, count - k * shard_size)) for k in todo]
-    writer = _write_png_shard if fmt == "png" else _write_tfrecord_shard
     bar = _progress(count, done if todo else count, progress)
-    for k, rows in zip(todo, run_ordered(renderers(config), _encode_shard, tasks, workers), strict=True):
-        writer(out, _shard_name(fmt, k, n_shards), rows)
-        bar.update(len(rows))
+    if fmt == "png":  # the workers write their shards
+        tasks = [(*t, str(out), _shard_name(fmt, k, n_shards)) for k, t in zip(todo, tasks, strict=True)]
+        for n in run_ordered(renderers(config), _render_png_shard, tasks, workers):
+            bar.update(n)
+    else:
+        for k, rows in zip(todo, run_ordered(renderers(config), _encode_shard, tasks, workers), strict=True):
+            _write_tfrecord_shard(out, _shard_name(fmt, k, n_shards), rows)
+            bar.update(len(rows))
     bar.close()
 
     if fmt == "png":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
+from typing import NamedTuple
 
 import freetype
 import numpy as np
@@ -53,12 +54,18 @@ class GlyphAtlas:
 _CURLY = {"``": "\u201c", "''": "\u201d", "`": "\u2018", "'": "\u2019"}
 
 
-def curly_quotes(text: str) -> str:
+def curly_quotes(text: str) -> tuple[str, list[int]]:
     """The text as typesetting prints it: ASCII `` and '' as double curly quotes, ` and ' as single ones (the
-    apostrophe too). Labels keep the ASCII, the convention of scanned-text ground truth such as UW-III."""
-    for ascii_, curly in _CURLY.items():
-        text = text.replace(ascii_, curly)
-    return text
+    apostrophe too); and for each of its characters, the index of the one it came from in `text`. Labels keep
+    the ASCII, the convention of scanned-text ground truth such as UW-III."""
+    out, source, i = [], [], 0
+    while i < len(text):
+        pair = text[i : i + 2]
+        ascii_ = pair if pair in _CURLY else text[i]
+        out.append(_CURLY.get(ascii_, ascii_))
+        source.append(i)
+        i += len(ascii_)
+    return "".join(out), source
 
 
 class AtlasCache:
@@ -88,10 +95,19 @@ class AtlasCache:
         return atlas
 
 
+class Line(NamedTuple):
+    """A drawn line: its coverage mask (uint8, 255 = ink), the baseline's row in it, and each inked glyph as
+    (cluster, left, top, width, height) in the mask: the index of its cluster's first character in the text."""
+
+    mask: np.ndarray
+    baseline: int
+    glyphs: list[tuple[int, int, int, int, int]]
+
+
 def draw_line(atlas: GlyphAtlas, text: str, spacing: float, word_spacing: float = 0.0,
-              shaped: Shaped | None = None) -> tuple[np.ndarray, int]:
-    """Coverage mask (uint8, 255 = ink) of `text` shaped on one baseline, and the baseline's row in it. The mask
-    spans the atlas's line box at least, and more where glyphs reach beyond it (brackets, accents, marks).
+              shaped: Shaped | None = None) -> Line:
+    """`text` shaped on one baseline (`Line`). The mask spans the atlas's line box at least, and more where
+    glyphs reach beyond it (brackets, accents, marks).
     `spacing` pixels follow each cluster where the script does not join its letters; `word_spacing` more
     follow each space.
 
@@ -109,7 +125,7 @@ def draw_line(atlas: GlyphAtlas, text: str, spacing: float, word_spacing: float 
         if w:
             x = round(pen + x_offset * scale) + dx if x_offset else round(pen) + dx
             y = dy - round(y_offset * scale) if y_offset else dy
-            placed.append((bmp, x, y, h, w))
+            placed.append((bmp, x, y, h, w, cluster))
             # plain comparisons: min() and max() calls were a sixth of the function's time
             if x < x0:
                 x0 = x
@@ -125,7 +141,8 @@ def draw_line(atlas: GlyphAtlas, text: str, spacing: float, word_spacing: float 
     x1 = max(x1, math.ceil(pen - spacing))
     canvas = np.zeros((y1 - y0, max(x1 - x0, 1)), np.uint8)
     reached = x0  # columns left of this may hold ink
-    for bmp, x, y, h, w in placed:
+    glyphs = []
+    for bmp, x, y, h, w, cluster in placed:
         top, left = y - y0, x - x0
         if x >= reached:
             canvas[top : top + h, left : left + w] = bmp
@@ -134,4 +151,5 @@ def draw_line(atlas: GlyphAtlas, text: str, spacing: float, word_spacing: float 
             np.maximum(region, bmp, out=region)
         if x + w > reached:
             reached = x + w
-    return canvas, -y0
+        glyphs.append((cluster, left, top, w, h))
+    return Line(canvas, -y0, glyphs)

@@ -58,17 +58,19 @@ class Geometry:
             return {**geo, "perspective": [(2 * v - 1) * level for v in u[1:9]] if level > 0 else None}
         raise SynthError(f"geometry cannot sweep {effect!r}; it sweeps {', '.join(self.SWEEPABLE)}")
 
-    def apply(self, mask: np.ndarray, geo: dict, baseline_box: tuple[int, int], tight: bool) -> np.ndarray:
+    def apply(self, mask: np.ndarray, geo: dict, baseline_box: tuple[int, int],
+              tight: bool) -> tuple[np.ndarray, np.ndarray]:
         return place(mask, geo, self.rc, baseline_box, tight)
 
 
 def place(mask: np.ndarray, geo: dict, rc: RenderConfig, baseline_box: tuple[int, int],
-          tight: bool = False) -> np.ndarray:
-    """Warp the line's mask onto the output canvas (H x W, or H x fitted width when the width is variable).
+          tight: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Warp the line's mask onto the output canvas (H x W, or H x fitted width when the width is variable);
+    the warped mask and the warp (2x3 affine or 3x3 perspective matrix, from the line's pixels to the canvas's).
 
     `baseline_box` is the (top, bottom) rows of the font's letter box inside `mask` (of the ink, for a
-    `tight` crop, which may also be enlarged up to 2x to fill the height, in margins a tenth as wide): the line turns
-    about its centre, and perspective jitter is a fraction of its height. The four corners are moved in
+    `tight` crop, which may also be enlarged up to 2x to fill the height, in margins a tenth as wide): the line
+    turns about its centre, and perspective jitter is a fraction of its height. The four corners are moved in
     plain Python: numpy's per-call overhead on 4 points cost more than the warp itself.
     """
     h, w = mask.shape
@@ -106,8 +108,8 @@ def place(mask: np.ndarray, geo: dict, rc: RenderConfig, baseline_box: tuple[int
         tx, ty = ox - scale * lox, oy - scale * loy
         m = np.array([[scale * a00, scale * a01, tx - scale * (a00 * cx + a01 * cy)],
                       [scale * a10, scale * a11, ty - scale * (a10 * cx + a11 * cy)]], np.float64)
-        return cv2.warpAffine(mask, m, (out_w, H), flags=cv2.INTER_LINEAR, borderValue=0)
+        return cv2.warpAffine(mask, m, (out_w, H), flags=cv2.INTER_LINEAR, borderValue=0), m
     src = np.array(corners, np.float32)
     dst = np.array([((x - lox) * scale + ox, (y - loy) * scale + oy) for x, y in pts], np.float32)
     m = cv2.getPerspectiveTransform(src, dst)
-    return cv2.warpPerspective(mask, m, (out_w, H), flags=cv2.INTER_LINEAR, borderValue=0)
+    return cv2.warpPerspective(mask, m, (out_w, H), flags=cv2.INTER_LINEAR, borderValue=0), m

@@ -107,7 +107,10 @@ def _main_module_hidden() -> Iterator[None]:
 
 
 def default_workers() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    """A worker per usable core; none (work in this process) on one core, where a worker beside this process
+    would only add the handing over of its results."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return cores if cores > 1 else 0
 
 
 #: tasks in flight per worker by default: one rendering, one waiting to be read, one queued

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
@@ -42,11 +43,18 @@ def grid(tiles: list[tuple[np.ndarray, list[str]]], columns: int = 4, scale: int
     return sheet
 
 
-def preview(config: SynthConfig | None, out: str | Path, seed: int = 0, count: int = 32, columns: int = 4) -> Path:
+def preview(config: SynthConfig | None, out: str | Path, seed: int = 0, count: int = 32, columns: int = 4,
+            boxes: bool = False) -> Path:
+    """A sheet of `count` samples with their texts and fonts; with `boxes`, each character's box drawn over it."""
     renderer = Renderer(config)
     tiles = []
     for i in range(count):
-        img, spec = renderer.render(seed, i)
+        img, spec = renderer.render(seed, i, boxes=boxes)
+        if boxes:
+            img = img.copy()
+            for b in filter(None, spec.boxes):
+                grey = 0 if img[int(b[1]) : int(b[3]) + 1, int(b[0]) : int(b[2]) + 1].mean() > 127 else 255
+                cv2.rectangle(img, (int(b[0]), int(b[1])), (int(np.ceil(b[2])) - 1, int(np.ceil(b[3])) - 1), grey, 1)
         tiles.append((img, [repr(spec.text)[1:-1], spec.font]))
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -6,6 +6,7 @@ Override any field of a spec (same text in another font, no rotation...) and ren
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 
 import numpy as np
@@ -101,13 +102,19 @@ class Renderer:
 
     def render_spec(self, spec: Spec) -> np.ndarray:
         """The uint8 grey image (H x W) of a spec."""
+        return self.draw(spec)[0]
+
+    def draw(self, spec: Spec, boxes: bool = False) -> tuple[np.ndarray, list | None]:
+        """The image of a spec and, with `boxes`, each character's box on it: [left, top, right, bottom] in
+        pixels around its cluster's ink after geometry (the characters of one cluster, a conjunct or a letter
+        with its marks, share it), None for a character that draws no ink (a space)."""
         info = self.fonts.get(spec.font)
         lacking = info.lacks(spec.text.replace(" ", ""))
         if lacking:
             raise SynthError(f"font {spec.font} cannot draw {lacking!r} of {spec.text!r}; choose a covering font")
         letter_box = self.fonts.letter_box(spec.font)
         layout = spec.layout
-        text = curly_quotes(spec.text) if layout["curly_quotes"] and info.curly_quotes else spec.text
+        text, source = curly_quotes(spec.text) if layout["curly_quotes"] and info.curly_quotes else (spec.text, None)
         shaped = self.atlases.shaper(info.path).shape(text, self.alphabet.rtl)
         if not shaped.clean:
             raise SynthError(f"font {spec.font} cannot draw {spec.text!r} as it reads: {_unshapeable(shaped)}; "
@@ -115,19 +122,22 @@ class Renderer:
         word_spacing = layout["word_spacing"]
         if layout["tight"]:  # drawn larger, as the crop to the ink will fill the height with it
             atlas = self.atlases.get(info.path, letter_box.px(spec.size * TIGHT_SIZE), letter_box)
-            line, _ = draw_line(atlas, text, spec.spacing * TIGHT_SIZE, word_spacing * TIGHT_SIZE, shaped)
-            rows = np.flatnonzero(line.max(axis=1))
-            if rows.size:
-                line = line[rows[0] : rows[-1] + 1]
-            box = (0, line.shape[0])
+            line = draw_line(atlas, text, spec.spacing * TIGHT_SIZE, word_spacing * TIGHT_SIZE, shaped)
+            rows = np.flatnonzero(line.mask.max(axis=1))
+            top = int(rows[0]) if rows.size else 0
+            mask = line.mask[top : rows[-1] + 1] if rows.size else line.mask
+            box = (0, mask.shape[0])
         else:
             atlas = self.atlases.get(info.path, letter_box.px(spec.size), letter_box)
-            line, baseline = draw_line(atlas, text, spec.spacing, word_spacing, shaped)
-            box = (baseline - atlas.ascent, baseline + atlas.descent)
-        mask = self._effects(self.geometry.apply(line, spec.geometry, box, layout["tight"]), "mask", spec)
+            line = draw_line(atlas, text, spec.spacing, word_spacing, shaped)
+            mask, top = line.mask, 0
+            box = (line.baseline - atlas.ascent, line.baseline + atlas.descent)
+        placed, warp = self.geometry.apply(mask, spec.geometry, box, layout["tight"])
+        mask = self._effects(placed, "mask", spec)
         img = self._effects(self.paper.apply(mask, spec.paper), "image", spec)
         img = np.clip(img, 0, 255, out=img).astype(np.uint8) if img.dtype != np.uint8 else img
-        return self._effects(img, "uint8", spec)
+        img = self._effects(img, "uint8", spec)
+        return img, (char_boxes(spec.text, line.glyphs, top, warp, img.shape, source) if boxes else None)
 
     def _effects(self, x: np.ndarray, stage: str, spec: Spec) -> np.ndarray:
         """The effects of one stage that fired for `spec`, in their order."""
@@ -138,9 +148,13 @@ class Renderer:
                     x = e.apply(x, p)
         return x
 
-    def render(self, seed: int, index: int) -> tuple[np.ndarray, Spec]:
+    def render(self, seed: int, index: int, boxes: bool = False) -> tuple[np.ndarray, Spec]:
+        """Sample (seed, index): its image and its spec; with `boxes`, the spec carries each character's box."""
         spec = self.sample_spec(seed, index)
-        return self.render_spec(spec), spec
+        if not boxes:
+            return self.render_spec(spec), spec
+        img, spec.boxes = self.draw(spec, boxes=True)
+        return img, spec
 
 
 
@@ -149,3 +163,51 @@ def _unshapeable(shaped: Shaped) -> str:
     if shaped.missing:
         return f"no glyph for {shaped.missing!r}"
     return "a mark stands where it cannot attach (it would be drawn on a dotted circle)"
+
+
+def char_boxes(text: str, glyphs: list[tuple[int, int, int, int, int]], top: int, warp: np.ndarray,
+               shape: tuple[int, ...], source: list[int] | None = None) -> list[list[float] | None]:
+    """Each character's box on the output image: its cluster's glyphs' ink (`Line.glyphs`, `top` rows cropped
+    off the line) through the warp, as [left, top, right, bottom] within the image, None for no ink. `source`
+    maps the drawn text's characters to `text`'s when they differ (curly quotes). Plain Python: a line has a
+    few clusters, and numpy's per-call cost on a few points is more than the arithmetic."""
+    ink: dict[int, list[int]] = {}  # cluster -> its glyphs' box in the line
+    for cluster, x, y, w, h in glyphs:
+        c = source[cluster] if source else cluster
+        b = ink.get(c)
+        y -= top
+        if b is None:
+            ink[c] = [x, y, x + w, y + h]
+        else:
+            b[0], b[1], b[2], b[3] = min(b[0], x), min(b[1], y), max(b[2], x + w), max(b[3], y + h)
+    (a, b_, c_), (d, e, f) = warp[0].tolist(), warp[1].tolist()
+    height, width = shape[:2]
+    box: dict[int, list[float]] = {}
+    if warp.shape[0] == 2:  # affine: each output edge comes from the corner each term's sign picks
+        for cluster, (x0, y0, x1, y1) in ink.items():
+            xa, xb = (a * x0, a * x1) if a >= 0 else (a * x1, a * x0)
+            ya, yb = (b_ * y0, b_ * y1) if b_ >= 0 else (b_ * y1, b_ * y0)
+            xc, xd = (d * x0, d * x1) if d >= 0 else (d * x1, d * x0)
+            yc, yd = (e * y0, e * y1) if e >= 0 else (e * y1, e * y0)
+            box[cluster] = _clipped(xa + ya + c_, xc + yc + f, xb + yb + c_, xd + yd + f, width, height)
+    else:
+        g, h_, k = warp[2].tolist()
+        for cluster, (x0, y0, x1, y1) in ink.items():
+            xs, ys = [], []
+            for x, y in ((x0, y0), (x1, y0), (x1, y1), (x0, y1)):
+                z = g * x + h_ * y + k
+                xs.append((a * x + b_ * y + c_) / z)
+                ys.append((d * x + e * y + f) / z)
+            box[cluster] = _clipped(min(xs), min(ys), max(xs), max(ys), width, height)
+    starts = sorted(box)
+    out: list[list[float] | None] = []
+    for i, ch in enumerate(text):
+        j = bisect.bisect_right(starts, i) - 1  # the cluster this character belongs to: the last start before it
+        out.append(box[starts[j]] if j >= 0 and not ch.isspace() else None)
+    return out
+
+
+def _clipped(left: float, top: float, right: float, bottom: float, width: int, height: int) -> list[float]:
+    """A box within the image, to a hundredth of a pixel."""
+    return [round(min(max(left, 0.0), width), 2), round(min(max(top, 0.0), height), 2),
+            round(min(max(right, 0.0), width), 2), round(min(max(bottom, 0.0), height), 2)]

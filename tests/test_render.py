@@ -176,7 +176,7 @@ def test_line_is_the_maximum_of_its_glyphs(make_config, three_fonts, spacing):
     text = "Wave fjord, AVA. ijk"
     for name in three_fonts:
         atlas = r.atlases.get(r.fonts.get(name).path, 24, r.fonts.letter_box(name))
-        line, baseline = draw_line(atlas, text, spacing, word_spacing=2.0)
+        line, baseline, _ = draw_line(atlas, text, spacing, word_spacing=2.0)
         shaped = atlas.shaper.shape(text)
         placed, pen = [], 0.0
         for g in shaped.glyphs:
@@ -487,7 +487,7 @@ def test_to_model_input():
 def test_curly_quotes_are_drawn_in_place_of_ascii_ones(make_config, with_effect):
     from synth.draw import curly_quotes
 
-    assert curly_quotes("``It's'' `x'") == "\u201cIt\u2019s\u201d \u2018x\u2019"
+    assert curly_quotes("``It's'' `x'")[0] == "\u201cIt\u2019s\u201d \u2018x\u2019"
     straight, curly = with_effect(), with_effect(curly_quotes={"p": 1.0})
     spec = dataclasses.replace(straight.sample_spec(0, 3), text="'Hi,' I said")
     spec.layout["curly_quotes"] = True

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import ImageFont, features
 
-from synth.direction import visual_runs
+from synth.direction import has_rtl, visual_runs
 from synth.draw import GlyphAtlas, draw_line
 from synth.fonts import BUNDLED_DIR, LetterBox
 from synth.shaping import Shaper
@@ -29,7 +29,9 @@ TEXTS = {
     "devanagari": ["नमस्ते", "हिन्दी", "क्षत्रिय", "विद्यालय", "प्रार्थना"],
     "thai": ["สวัสดี", "ภาษาไทย", "น้ำ", "ที่นี่"],
     "bengali": ["বাংলা", "ক্ষমা", "স্বাধীনতা", "প্রশ্ন"],
-    "latin": ["AVATAR To WAY", "Tyre fjord", "naïve café", "Zoë Ångström"],
+    # kerning pairs, precomposed accents, and combining ones placed on their letters by the font's marks
+    "latin": ["AVATAR To WAY", "Tyre fjord", "naïve café", "Zoë Ångström",
+              "cafe\u0301 nai\u0308ve A\u030angstro\u0308m"],
 }
 #: least overlap of the two inks (shared ink over all ink, after aligning their boxes) that counts as the same
 #: drawing; wrong ones (no shaping, reversed order, isolated letters) score far lower (see the last test)
@@ -164,3 +166,55 @@ def test_what_cannot_be_drawn_as_it_reads_is_refused():
     cfg.alphabet = "ि"  # nothing but a lone vowel sign
     with pytest.raises(SynthError, match=r"50 texts in a row could not be shaped cleanly"):
         Renderer(cfg).sample_spec(0, 0)
+
+
+@pytest.mark.parametrize("alphabet, effects", [(None, "geometry"), ("hebrew", "geometry"), ("devanagari", "geometry"),
+                                               ("arabic", "off"), (None, "tight")])
+def test_each_character_box_holds_its_ink(alphabet, effects):
+    """Boxes on the output image, after rotation, shear, perspective and the crop: the image's ink lies in the
+    boxes, every box holds ink, and right-to-left letters' boxes run right to left."""
+    import argparse
+
+    from synth import EffectsConfig, Renderer
+    from synth.flags import add_config_args, config_from_args
+
+    p = argparse.ArgumentParser()
+    add_config_args(p)
+    cfg = config_from_args(p.parse_args(["--alphabet", alphabet] if alphabet else []))
+    cfg.effects = EffectsConfig.off()
+    if effects == "geometry":
+        cfg.effects.rotate.p = cfg.effects.shear.p = cfg.effects.perspective.p = 1.0
+    else:
+        cfg.effects.tight.p = 1.0 if effects == "tight" else 0.0
+    cfg.render.width, cfg.render.height = None, 48
+    r = Renderer(cfg)
+    for i in range(12):
+        img, spec = r.render(7, i, boxes=True)
+        assert len(spec.boxes) == len(spec.text)
+        ink = img < 96
+        inside = np.zeros_like(ink)
+        for ch, b in zip(spec.text, spec.boxes, strict=True):
+            if b is None:
+                assert ch.isspace()
+                continue
+            x0, y0, x1, y1 = int(np.floor(b[0])), int(np.floor(b[1])), int(np.ceil(b[2])), int(np.ceil(b[3]))
+            assert ink[y0:y1, x0:x1].any(), (spec.text, ch, b)
+            inside[max(y0 - 1, 0) : y1 + 1, max(x0 - 1, 0) : x1 + 1] = True
+        assert ink[inside].sum() >= 0.99 * ink.sum(), spec.text
+        letters = [b for ch, b in zip(spec.text, spec.boxes, strict=True) if has_rtl(ch)]
+        if effects == "off" and len(letters) > 1:  # upright: the first letter's box is rightmost
+            assert letters[0][0] > letters[-1][0], spec.text
+        inked = [b for b in spec.boxes if b is not None]
+        if alphabet is None and len(inked) > 1:
+            assert inked[0][0] < inked[-1][0], spec.text
+
+
+def test_datasets_carry_the_boxes(tmp_path):
+    import json
+
+    import synth
+
+    synth.write(synth.SynthConfig(), tmp_path / "d", 6, workers=0, progress=False)
+    for line in (tmp_path / "d" / "images" / "00000" / "specs.jsonl").read_text(encoding="utf-8").splitlines():
+        spec = json.loads(line)
+        assert len(spec["boxes"]) == len(spec["text"]) and any(spec["boxes"])

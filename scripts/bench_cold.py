@@ -1,0 +1,86 @@
+"""Cold start, whole process: `synth render --count N` from the shell, against trdg's command line.
+
+What a user waits for when writing a dataset once: the process starts, imports, builds its fonts and atlases
+from nothing, renders and writes PNGs. Measured in one run, interleaved, repeated, as medians of wall-clock
+images per second:
+
+    python scripts/bench_cold.py [--count 6000] [--trdg-count 1000] [--repeats 3]
+
+1. ours on one core: `taskset -c 0 synth render --count N --out DIR --quiet` (its default: one render worker
+   beside the writing process, both on the pinned core);
+2. ours on every core: the same without taskset;
+3. trdg 1.8.0 on one core, in its own virtual environment (bench_render.py's): `taskset -c 0 trdg -c 1000 -rs
+   -let -num -w 1 -f 32 -t 1 --output_dir DIR` (random strings of letters and digits, one word, 32 px, one
+   thread).
+
+Targets (issue 18): ours on one core at least 50x trdg's; ours on all cores at least 1.8x ours on one.
+The coverage cache (~/.cache/synthocr) is left warm: it is written once per font file and machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_render import trdg_venv  # noqa: E402
+
+
+def timed(cmd: list[str], out: Path, images: int) -> float:
+    """Images per second of one run of `cmd` writing into a fresh `out`."""
+    shutil.rmtree(out, ignore_errors=True)
+    t0 = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                   env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    seconds = time.perf_counter() - t0
+    made = sum(1 for p in out.rglob("*") if p.suffix in (".png", ".jpg"))
+    assert made == images, (cmd, made, images)
+    return images / seconds
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--count", type=int, default=6000)
+    ap.add_argument("--trdg-count", type=int, default=1000)
+    ap.add_argument("--repeats", type=int, default=3)
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    ap.add_argument("--trdg-venv", type=Path, default=cache / "synthocr" / "bench" / "trdg-venv")
+    a = ap.parse_args()
+    synth = shutil.which("synth")
+    assert synth, "synth is not installed (pip install -e .)"
+    trdg = trdg_venv(a.trdg_venv).parent / "trdg"
+    cores = len(os.sched_getaffinity(0))
+    rates: dict[str, list[float]] = {"ours, one core": [], f"ours, {cores} cores": [], "trdg, one core": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        d = Path(tmp)
+        timed([synth, "render", "--count", "200", "--out", str(d / "warm"), "--quiet"], d / "warm", 200)  # caches
+        for r in range(a.repeats):
+            ours = [synth, "render", "--count", str(a.count), "--out", str(d / "ours"), "--quiet"]
+            rates["ours, one core"].append(timed(["taskset", "-c", "0", *ours], d / "ours", a.count))
+            rates[f"ours, {cores} cores"].append(timed(ours, d / "ours", a.count))
+            trdg_cmd = ["taskset", "-c", "0", str(trdg), "-c", str(a.trdg_count), "-rs", "-let", "-num", "-w", "1",
+                        "-f", "32", "-t", "1", "--output_dir", str(d / "trdg")]
+            rates["trdg, one core"].append(timed(trdg_cmd, d / "trdg", a.trdg_count))
+            print(f"repeat {r + 1}: " + "  ".join(f"{k} {v[-1]:,.0f}/s" for k, v in rates.items()), flush=True)
+    med = {k: statistics.median(v) for k, v in rates.items()}
+    print()
+    for k, v in med.items():
+        print(f"{k:<22} {v:>8,.0f} images/s  (runs: {', '.join(f'{x:,.0f}' for x in rates[k])})")
+    one, many, trdg_rate = med["ours, one core"], med[f"ours, {cores} cores"], med["trdg, one core"]
+    checks = [("ours(one core)/trdg(one core)", one / trdg_rate, 50.0), (f"ours({cores} cores)/ours(one core)",
+                                                                        many / one, 1.8)]
+    print()
+    for name, value, target in checks:
+        print(f"{'PASS' if value >= target else 'FAIL'}  {name} = {value:.2f} (target >= {target:g})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
