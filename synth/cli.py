@@ -27,6 +27,8 @@ def cmd_fonts(a: argparse.Namespace) -> int:
         lacks = f.lacks(cfg.alphabet)
         print(f"{f.name:<{width}}  {n - len(lacks):>3}/{n:<3}  {lacks!r}" if lacks else f"{f.name:<{width}}  "
               f"{n:>3}/{n:<3}  -")
+    for path, why in lib.skipped:
+        print(f"left out {path}: {why}")
     nobody = "".join(c for c in cfg.alphabet if not c.isspace() and not any(c in f.covered for f in lib.fonts))
     if nobody:
         print(f"no font draws: {nobody!r}")

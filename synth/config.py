@@ -77,6 +77,9 @@ class FontConfig:
     #: bundled fonts of other scripts to add, by folder name under fonts/scripts (arabic, hebrew, devanagari,
     #: thai, bengali); a named alphabet (`--alphabet arabic`) adds its own
     scripts: list[str] = field(default_factory=list)
+    #: add every font the operating system has (fontconfig's list, or the usual folders); one that cannot be
+    #: read is passed over and listed by `synth fonts`
+    system: bool = False
     #: only fonts whose file stem is in this list (empty: all)
     include: list[str] = field(default_factory=list)
     #: fonts whose file stem is in this list are never used (held out)
@@ -221,6 +224,75 @@ class JpegConfig:
 
 
 @dataclass
+class StretchConfig:
+    """Condensed and extended lettering: the line scaled across by a factor, its height kept."""
+
+    p: float = 0.0
+    factor: tuple[float, float] = (0.7, 1.3)
+
+
+@dataclass
+class UnderlineConfig:
+    """A rule under the text, or through it (`strike` of them): links, headings, corrections."""
+
+    p: float = 0.0
+    strike: float = 0.3
+    thickness: tuple[float, float] = (0.04, 0.1)  # as a fraction of the font size
+
+
+@dataclass
+class ColourConfig:
+    """Coloured ink on coloured paper, seen in grey as a camera sees it: two random colours whose luma (BT.601)
+    becomes the ink's and the paper's grey. Colours of similar brightness give the low contrast of real signs."""
+
+    p: float = 0.0
+    #: least difference of the two lumas, in grey levels: below it the text would vanish
+    min_contrast: float = 70.0
+
+
+@dataclass
+class ShadowConfig:
+    """A drop shadow: the text's shape, offset down and to a side, darker than the paper, softened."""
+
+    p: float = 0.0
+    offset: tuple[float, float] = (0.03, 0.1)  # as a fraction of the image height
+    darkness: tuple[float, float] = (0.3, 0.8)  # share of the way from the paper to black
+    blur: tuple[float, float] = (0.0, 1.5)  # sigma in pixels
+
+
+@dataclass
+class OutlineConfig:
+    """A border around each letter in another grey (outlined and sign lettering)."""
+
+    p: float = 0.0
+    width: tuple[int, int] = (1, 2)  # pixels
+
+
+@dataclass
+class LightingConfig:
+    """Uneven light: a brightness ramp across the image and a spot of light or shade."""
+
+    p: float = 0.0
+    strength: tuple[float, float] = (0.15, 0.4)  # the largest change of brightness, as a share
+
+
+@dataclass
+class MotionBlurConfig:
+    """A camera moving while the shutter is open: a blur along one direction."""
+
+    p: float = 0.0
+    length: tuple[float, float] = (2.0, 6.0)  # pixels
+
+
+@dataclass
+class LowResConfig:
+    """Low resolution: the image scaled down and back up, as a small crop enlarged."""
+
+    p: float = 0.0
+    scale: tuple[float, float] = (0.4, 0.8)
+
+
+@dataclass
 class EffectsConfig:
     """One section per effect, each with its probability `p` (0 turns it off) and its settings.
 
@@ -245,6 +317,15 @@ class EffectsConfig:
     jpeg: JpegConfig = field(default_factory=JpegConfig)
     #: draw `` '' ` ' as the curly quotes typesetting prints, in fonts that have them; the label keeps the ASCII
     curly_quotes: Chance = field(default_factory=lambda: Chance(0.5))
+    # the looks of scene and born-digital crops (the scene preset turns them on)
+    stretch: StretchConfig = field(default_factory=StretchConfig)
+    underline: UnderlineConfig = field(default_factory=UnderlineConfig)
+    colour: ColourConfig = field(default_factory=ColourConfig)
+    shadow: ShadowConfig = field(default_factory=ShadowConfig)
+    outline: OutlineConfig = field(default_factory=OutlineConfig)
+    lighting: LightingConfig = field(default_factory=LightingConfig)
+    motion_blur: MotionBlurConfig = field(default_factory=MotionBlurConfig)
+    low_res: LowResConfig = field(default_factory=LowResConfig)
 
     def sections(self) -> list[tuple[str, Any]]:
         return [(f.name, getattr(self, f.name)) for f in dataclasses.fields(self)]
@@ -353,12 +434,17 @@ class SynthConfig(JsonConfig):
         """'words': the defaults (single words and random strings, 128x32). 'lines': printed text lines for
         line recognizers (scanned pages): prose of 1 to 90 characters (pages have titles, page numbers and a
         paragraph's last words on lines of their own), variable width, the small rotations of a scanner, half
-        of them binarized, half cropped tight to the ink; the alphabet gains the backquote of typeset ``quotes''."""
+        of them binarized, half cropped tight to the ink; the alphabet gains the backquote of typeset ``quotes''.
+        'scene': word crops from photos and screens (signs, covers, shop fronts, web images): coloured ink and
+        paper seen in grey, light text on dark, textured backgrounds, shadows and outlines, uneven light,
+        condensed and extended letters, motion blur and low resolution, stronger rotation and perspective."""
         cfg = cls()
         if name == "words":
             return cfg
+        if name == "scene":
+            return _scene(cfg)
         if name != "lines":
-            raise SynthError(f"unknown preset {name!r}; use words or lines")
+            raise SynthError(f"unknown preset {name!r}; use words, lines or scene")
         cfg.alphabet = DEFAULT_CHARS + "`"
         cfg.text.sources = {"prose": 1.0}
         cfg.text.min_len, cfg.text.max_len = 1, 90
@@ -368,6 +454,25 @@ class SynthConfig(JsonConfig):
         e.rotate.degrees, e.shear.p, e.shear.factor, e.perspective.p = 1.0, 0.1, 0.1, 0.05
         e.binarize.p, e.invert.p, e.tight.p = 0.5, 0.0, 0.5
         return cfg
+
+
+def _scene(cfg: SynthConfig) -> SynthConfig:
+    """The scene preset's changes to the defaults (see `SynthConfig.preset`)."""
+    cfg.text.sources = {"words": 0.85, "random": 0.15}
+    e = cfg.effects
+    e.rotate.p, e.rotate.degrees = 0.6, 5.0
+    e.perspective.p, e.perspective.jitter = 0.35, 0.08
+    e.paper.p, e.paper.kinds = 0.8, {"flat": 0.3, "gradient": 0.3, "texture": 0.4, "image": 0.0}
+    e.invert.p = 0.25
+    e.colour.p = 0.5
+    e.shadow.p, e.outline.p = 0.15, 0.1
+    e.lighting.p = 0.4
+    e.stretch.p = 0.3
+    e.underline.p = 0.03
+    e.blur.p = 0.4
+    e.motion_blur.p, e.low_res.p = 0.15, 0.3
+    e.jpeg.p = 0.35
+    return cfg
 
 
 def load_json_config(cls: type, path: str | Path) -> Any:

@@ -19,12 +19,19 @@ from synth.config import (
     BinarizeConfig,
     BlurConfig,
     Chance,
+    ColourConfig,
     EffectsConfig,
     JpegConfig,
+    LightingConfig,
+    LowResConfig,
+    MotionBlurConfig,
     NoiseConfig,
+    OutlineConfig,
     PaperConfig,
     SaltPepperConfig,
+    ShadowConfig,
     StrokeWeightConfig,
+    UnderlineConfig,
 )
 from synth.errors import SynthError
 from synth.rng import between, cumulative, integer, pick
@@ -157,12 +164,15 @@ def _load_background(path: str) -> np.ndarray:
 
 
 class Effect:
-    """One photometric step: fires with its section's probability `p`, with parameters made by `params` from
-    `draws` uniforms; `apply` changes the pixels of its `stage`: the ink's coverage mask before the paper
-    ("mask"), the float image ("image"), or the final uint8 image ("uint8")."""
+    """One step of the drawing: fires with its section's probability `p`, with parameters made by `params` from
+    `draws` uniforms; `apply` changes what its `stage` holds: the drawn line's coverage before placing ("line"),
+    the placed coverage mask ("mask"), the paper's parameters ("paper"), the float image ("image"), or the final
+    uint8 image ("uint8"). It is also given the renderer's values its `context` names (the placed "mask", the
+    line's "baseline" and font size "px")."""
 
     name = ""
     stage = "image"
+    context: tuple[str, ...] = ()
     #: uniforms its parameters take, drawn whether it fires or not: the draws that follow never shift
     draws = 0
 
@@ -325,11 +335,176 @@ class Jpeg(Effect):
         return cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE)
 
 
+class Underline(Effect):
+    """A rule under the baseline, or through the middle of the lowercase letters, across the whole line."""
+
+    name = "underline"
+    stage = "line"
+    context = ("baseline", "px")
+    draws = 2
+
+    cfg: UnderlineConfig
+
+    def params(self, u: list[float]) -> dict:
+        return {"strike": u[0] < self.cfg.strike, "thickness": between(u[1], *self.cfg.thickness)}
+
+    def apply(self, mask: np.ndarray, p: dict, baseline: int, px: int) -> np.ndarray:
+        t = max(1, round(p["thickness"] * px))
+        y = baseline - round(0.27 * px) - t // 2 if p["strike"] else baseline + max(1, round(0.1 * px))
+        if y + t > mask.shape[0]:  # no room below the descenders: make some
+            mask = np.vstack([mask, np.zeros((y + t - mask.shape[0], mask.shape[1]), mask.dtype)])
+        mask = mask.copy()
+        mask[max(y, 0) : y + t] = 255
+        return mask
+
+
+class Colour(Effect):
+    """Random ink and paper colours, seen in grey: their BT.601 luma becomes the paper's and the ink's grey
+    (the paper's texture, gradient or image keeps its shape around the new level)."""
+
+    name = "colour"
+    stage = "paper"
+    draws = 6
+    LUMA = (0.299, 0.587, 0.114)
+
+    cfg: ColourConfig
+
+    def params(self, u: list[float]) -> dict:
+        paper = [round(255 * v) for v in u[0:3]]
+        ink = [round(255 * v) for v in u[3:6]]
+        lp, li = self.luma(paper), self.luma(ink)
+        if abs(lp - li) < self.cfg.min_contrast:  # too alike: the ink goes darker, or lighter on dark paper
+            target = lp - self.cfg.min_contrast if lp >= 128 else lp + self.cfg.min_contrast
+            ink = [min(255, max(0, round(c * target / max(li, 1.0)))) for c in ink] if target > 0 else [0, 0, 0]
+        return {"paper": paper, "ink": ink}
+
+    @classmethod
+    def luma(cls, rgb: list[int]) -> float:
+        return sum(w * c for w, c in zip(cls.LUMA, rgb, strict=True))
+
+    def apply(self, paper: dict, p: dict) -> dict:
+        return {**paper, "paper": self.luma(p["paper"]), "ink": self.luma(p["ink"])}
+
+
+class Shadow(Effect):
+    """The text's shape again, offset and softened, darkening the paper around the letters."""
+
+    name = "shadow"
+    context = ("mask",)
+    draws = 5
+
+    cfg: ShadowConfig
+
+    def params(self, u: list[float]) -> dict:
+        c = self.cfg
+        dx = between(u[0], *c.offset) * (1 if u[1] < 0.5 else -1)
+        return {"dx": dx, "dy": between(u[2], *c.offset), "darkness": between(u[3], *c.darkness),
+                "blur": between(u[4], *c.blur)}
+
+    def apply(self, img: np.ndarray, p: dict, mask: np.ndarray) -> np.ndarray:
+        h, w = img.shape
+        m = np.float32([[1, 0, p["dx"] * h], [0, 1, p["dy"] * h]])
+        shade = cv2.warpAffine(mask, m, (w, h), borderValue=0).astype(np.float32) * (1.0 / 255.0)
+        if p["blur"] > 0.2:
+            shade = cv2.GaussianBlur(shade, (0, 0), p["blur"])
+        shade *= 1.0 - mask.astype(np.float32) * (1.0 / 255.0)  # under the letters, not over them
+        return img * (1.0 - p["darkness"] * shade)
+
+
+class Outline(Effect):
+    """A border of another grey around each letter: the coverage grown by the width, less the letters."""
+
+    name = "outline"
+    context = ("mask",)
+    draws = 2
+
+    cfg: OutlineConfig
+
+    def params(self, u: list[float]) -> dict:
+        return {"width": integer(u[0], self.cfg.width[0], self.cfg.width[1] + 1), "grey": round(255 * u[1])}
+
+    def apply(self, img: np.ndarray, p: dict, mask: np.ndarray) -> np.ndarray:
+        k = 2 * p["width"] + 1
+        grown = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+        ring = cv2.subtract(grown, mask).astype(np.float32) * (1.0 / 255.0)
+        return blend(img, float(p["grey"]), ring)
+
+
+class Lighting(Effect):
+    """Uneven light: brightness falling off along a direction, and a soft spot of light or shade."""
+
+    name = "lighting"
+    draws = 5
+
+    cfg: LightingConfig
+
+    def params(self, u: list[float]) -> dict:
+        return {"angle": 360.0 * u[0], "ramp": between(u[1], *self.cfg.strength),
+                "spot": [u[2], u[3]], "spot_gain": between(u[4], -1.0, 1.0) * self.cfg.strength[1]}
+
+    def apply(self, img: np.ndarray, p: dict) -> np.ndarray:
+        h, w = img.shape
+        t = np.deg2rad(p["angle"])
+        xs, ys = np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32)[:, None]
+        ramp = xs * np.float32(np.cos(t)) + ys * np.float32(np.sin(t))
+        ramp -= ramp.min()
+        ramp *= np.float32(1.0 / max(float(ramp.max()), 1.0))
+        r2 = (xs - p["spot"][0] * w) ** 2 + (ys - p["spot"][1] * h) ** 2
+        spot = np.exp(-r2 * np.float32(1.0 / (2.0 * h * h)))
+        light = (1.0 - np.float32(p["ramp"]) * ramp) * (1.0 + np.float32(p["spot_gain"]) * spot)
+        return img * light
+
+
+class MotionBlur(Effect):
+    """A blur along one direction, of a length in pixels."""
+
+    name = "motion_blur"
+    draws = 2
+
+    cfg: MotionBlurConfig
+
+    def params(self, u: list[float]) -> dict:
+        return {"length": between(u[0], *self.cfg.length), "angle": 180.0 * u[1]}
+
+    def apply(self, img: np.ndarray, p: dict) -> np.ndarray:
+        n = max(3, int(np.ceil(p["length"])) | 1)
+        k = np.zeros((n, n), np.float32)
+        c, t = n // 2, np.deg2rad(p["angle"])
+        dx, dy = 0.5 * p["length"] * np.cos(t), 0.5 * p["length"] * np.sin(t)
+        cv2.line(k, (round(c - dx), round(c - dy)), (round(c + dx), round(c + dy)), 1.0, 1)
+        return cv2.filter2D(img, -1, k / k.sum(), borderType=cv2.BORDER_REPLICATE)
+
+
+class LowRes(Effect):
+    """The image scaled down by a factor and back up: the blocky softness of a small crop enlarged."""
+
+    name = "low_res"
+    draws = 1
+
+    cfg: LowResConfig
+
+    def params(self, u: list[float]) -> dict:
+        return {"scale": between(u[0], *self.cfg.scale)}
+
+    def apply(self, img: np.ndarray, p: dict) -> np.ndarray:
+        h, w = img.shape
+        small = cv2.resize(img, (max(1, round(w * p["scale"])), max(1, round(h * p["scale"]))),
+                           interpolation=cv2.INTER_AREA)
+        return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
 def build_effects(cfg: EffectsConfig) -> list[Effect]:
-    """The effects in the order they run: on the mask, on the float image, on the uint8 image."""
+    """The effects in the order they run within each stage (line, mask, paper, image, uint8)."""
     return [
+        Underline(cfg.underline),
         StrokeWeight(cfg.stroke_weight),
+        Colour(cfg.colour),
+        Shadow(cfg.shadow),
+        Outline(cfg.outline),
+        Lighting(cfg.lighting),
         Blur(cfg.blur),
+        MotionBlur(cfg.motion_blur),
+        LowRes(cfg.low_res),
         FieldNoise("gaussian_noise", cfg.gaussian_noise, "normal"),
         FieldNoise("speckle", cfg.speckle, "speckle", scale=255.0),
         SaltPepper(cfg.salt_pepper),

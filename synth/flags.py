@@ -20,13 +20,15 @@ from synth.errors import SynthError
 def add_config_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("data (maps onto SynthConfig)")
     g.add_argument("--config", help="JSON config file (or a dataset's manifest.json / a model's config.json)")
-    g.add_argument("--preset", choices=("words", "lines"),
-                   help="start from a preset: words (the default) or lines (printed text lines, variable width)")
+    g.add_argument("--preset", choices=("words", "lines", "scene"),
+                   help="start from a preset: words (the default), lines (printed text lines, variable width) or "
+                   "scene (word crops from photos and screens)")
     g.add_argument("--alphabet", help="characters the text and labels may use (default: digits, letters, "
                    "space, punctuation); @FILE reads them from a file; a script's name (arabic, hebrew, devanagari, "
                    "thai, bengali) takes its charset and bundled fonts, and random strings unless --text says")
     g.add_argument("--font-dir", action="append", default=[], help="extra font folder (repeatable)")
     g.add_argument("--no-bundled-fonts", action="store_true", help="use only the --font-dir fonts")
+    g.add_argument("--system-fonts", action="store_true", help="add every font the operating system has")
     g.add_argument("--height", type=int, help="image height in pixels")
     g.add_argument("--width", help="image width in pixels, or 'auto' for variable width keeping the aspect")
     g.add_argument("--min-len", type=int, help="shortest text")
@@ -71,6 +73,8 @@ def apply_data_flags(a: argparse.Namespace, cfg: SynthConfig) -> SynthConfig:
                 cfg.text.sources = {"random": 1.0}
         cfg.alphabet = Alphabet(chars).chars
     cfg.fonts.dirs += a.font_dir
+    if a.system_fonts:
+        cfg.fonts.system = True
     if a.no_bundled_fonts:
         cfg.fonts.bundled = False
     if a.height is not None:

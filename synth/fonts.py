@@ -151,9 +151,35 @@ class _CoverageCache:
             pass  # a read-only cache only costs time
 
 
+#: where operating systems keep fonts, for `system_font_files` where fontconfig is missing
+SYSTEM_FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts", "~/.local/share/fonts", "~/.fonts",
+                    "/Library/Fonts", "/System/Library/Fonts", "~/Library/Fonts", "C:/Windows/Fonts")
+
+
+def system_font_files() -> list[Path]:
+    """The operating system's font files: fontconfig's list (`fc-list`) where it is installed, else the usual
+    folders' files."""
+    import shutil
+    import subprocess
+
+    if shutil.which("fc-list"):
+        try:
+            out = subprocess.run(["fc-list", "--format", "%{file}\n"], capture_output=True, text=True, timeout=60,
+                                 check=True).stdout
+            return sorted({Path(line) for line in out.splitlines() if Path(line).suffix.lower() in FONT_EXTS})
+        except (OSError, subprocess.SubprocessError):
+            pass
+    found: set[Path] = set()
+    for d in SYSTEM_FONT_DIRS:
+        root = Path(d).expanduser()
+        if root.is_dir():
+            found |= {p for p in root.rglob("*") if p.suffix.lower() in FONT_EXTS and p.is_file()}
+    return sorted(found)
+
+
 def discover(cfg: FontConfig) -> list[Path]:
-    """Font files in the bundled folder (if enabled; its scripts/ only as `cfg.scripts` names them) and the
-    configured folders, filtered by include/exclude."""
+    """Font files in the bundled folder (if enabled; its scripts/ only as `cfg.scripts` names them), the
+    configured folders and, with `cfg.system`, the operating system's; filtered by include/exclude."""
     scripts = [SCRIPTS_DIR / s for s in cfg.scripts]
     dirs = ([BUNDLED_DIR] if cfg.bundled else []) + scripts + [Path(d) for d in cfg.dirs]
     files: list[Path] = []
@@ -164,6 +190,8 @@ def discover(cfg: FontConfig) -> list[Path]:
                              else f"font folder not found: {d}; pass an existing folder of .ttf/.otf files")
         files += sorted(p for p in d.rglob("*") if p.suffix.lower() in FONT_EXTS and p.is_file()
                         and (d != BUNDLED_DIR or not p.is_relative_to(SCRIPTS_DIR)))
+    if cfg.system:
+        files += system_font_files()
     if cfg.include:
         files = [p for p in files if p.stem in set(cfg.include)]
     excluded = set(cfg.exclude)
@@ -206,12 +234,21 @@ class FontLibrary:
         self.cfg = cfg
         cache = _CoverageCache()
         self.fonts: list[FontInfo] = []
+        #: system fonts left out, with why: the user cannot mend them, so they are passed over, not refused
+        self.skipped: list[tuple[str, str]] = []
+        system = set(system_font_files()) if cfg.system else set()
         for path in discover(cfg) if files is None else files:
             sha = _sha256(path)
             entry = cache.data.get(sha)
             needed = chars + CURLY_QUOTES
             if entry is None or not set(needed) <= set(entry["checked"]):
-                font, cmap, family, style = _read_font(path)
+                try:
+                    font, cmap, family, style = _read_font(path)
+                except SynthError as e:
+                    if path not in system:
+                        raise
+                    self.skipped.append((str(path), str(e)))
+                    continue
                 todo = needed if entry is None else "".join(c for c in needed if c not in entry["checked"])
                 got = render_check(font, todo, cmap)
                 old = entry or {"checked": "", "covered": ""}

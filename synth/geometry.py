@@ -58,19 +58,20 @@ class Geometry:
             return {**geo, "perspective": [(2 * v - 1) * level for v in u[1:9]] if level > 0 else None}
         raise SynthError(f"geometry cannot sweep {effect!r}; it sweeps {', '.join(self.SWEEPABLE)}")
 
-    def apply(self, mask: np.ndarray, geo: dict, baseline_box: tuple[int, int],
-              tight: bool) -> tuple[np.ndarray, np.ndarray]:
-        return place(mask, geo, self.rc, baseline_box, tight)
+    def apply(self, mask: np.ndarray, geo: dict, baseline_box: tuple[int, int], tight: bool,
+              stretch: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+        return place(mask, geo, self.rc, baseline_box, tight, stretch)
 
 
 def place(mask: np.ndarray, geo: dict, rc: RenderConfig, baseline_box: tuple[int, int],
-          tight: bool = False) -> tuple[np.ndarray, np.ndarray]:
+          tight: bool = False, stretch: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
     """Warp the line's mask onto the output canvas (H x W, or H x fitted width when the width is variable);
     the warped mask and the warp (2x3 affine or 3x3 perspective matrix, from the line's pixels to the canvas's).
 
     `baseline_box` is the (top, bottom) rows of the font's letter box inside `mask` (of the ink, for a
     `tight` crop, which may also be enlarged up to 2x to fill the height, in margins a tenth as wide): the line
-    turns about its centre, and perspective jitter is a fraction of its height. The four corners are moved in
+    turns about its centre, after `stretch` scales it across, and perspective jitter is a fraction of its
+    height. The four corners are moved in
     plain Python: numpy's per-call overhead on 4 points cost more than the warp itself.
     """
     h, w = mask.shape
@@ -82,8 +83,8 @@ def place(mask: np.ndarray, geo: dict, rc: RenderConfig, baseline_box: tuple[int
     a = math.radians(geo["angle"] + (180.0 if geo["upside_down"] else 0.0))
     ca, sa = math.cos(a), math.sin(a)
     sh = geo["shear"]
-    # shear (slant) then rotate, about the centre of the line: p -> A (p - c), A = R S
-    a00, a01, a10, a11 = ca, -ca * sh - sa, sa, -sa * sh + ca
+    # stretch across, shear (slant), then rotate, about the centre of the line: p -> A (p - c), A = R S D
+    a00, a01, a10, a11 = ca * stretch, -ca * sh - sa, sa * stretch, -sa * sh + ca
     corners = ((0.0, 0.0), (w, 0.0), (w, h), (0.0, h))
     pts = [(a00 * (x - cx) + a01 * (y - cy), a10 * (x - cx) + a11 * (y - cy)) for x, y in corners]
     jitter = geo["perspective"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+from typing import Any
 
 import numpy as np
 
@@ -29,6 +30,8 @@ from synth.text import TextSource
 STREAMS = {
     "text": 24, "font": 3, "layout": 3, "geometry": 20, "paper": 8, "stroke_weight": 2, "blur": 2,
     "gaussian_noise": 4, "speckle": 4, "salt_pepper": 3, "binarize": 2, "invert": 1, "jpeg": 2, "force": 9,
+    "stretch": 2, "underline": 3, "colour": 7, "shadow": 6, "outline": 3, "lighting": 6, "motion_blur": 3,
+    "low_res": 2,
 }
 
 #: texts drawn for one sample before giving up on texts that do not shape cleanly
@@ -78,6 +81,9 @@ class Renderer:
         size = integer(u[1], self.px_range[0], self.px_range[1] + 1)
         spacing = between(u[2], *self.config.fonts.spacing) * size
         layout = self.sample_layout(d.reserved("layout"), size)
+        u = d.reserved("stretch")
+        layout["stretch"] = between(u[1], *self.config.effects.stretch.factor) if u[0] < self.config.effects.stretch.p \
+            else 1.0
         geometry = self.geometry.sample(d.reserved("geometry"))
         paper = self.paper.sample(d.reserved("paper"))
         effects = {e.name: e.sample(d.reserved(e.name)) for e in self.effects}
@@ -123,29 +129,31 @@ class Renderer:
         if layout["tight"]:  # drawn larger, as the crop to the ink will fill the height with it
             atlas = self.atlases.get(info.path, letter_box.px(spec.size * TIGHT_SIZE), letter_box)
             line = draw_line(atlas, text, spec.spacing * TIGHT_SIZE, word_spacing * TIGHT_SIZE, shaped)
-            rows = np.flatnonzero(line.mask.max(axis=1))
+            drawn = self._effects(line.mask, "line", spec, baseline=line.baseline, px=atlas.px)
+            rows = np.flatnonzero(drawn.max(axis=1))
             top = int(rows[0]) if rows.size else 0
-            mask = line.mask[top : rows[-1] + 1] if rows.size else line.mask
+            mask = drawn[top : rows[-1] + 1] if rows.size else drawn
             box = (0, mask.shape[0])
         else:
             atlas = self.atlases.get(info.path, letter_box.px(spec.size), letter_box)
             line = draw_line(atlas, text, spec.spacing, word_spacing, shaped)
-            mask, top = line.mask, 0
+            mask, top = self._effects(line.mask, "line", spec, baseline=line.baseline, px=atlas.px), 0
             box = (line.baseline - atlas.ascent, line.baseline + atlas.descent)
-        placed, warp = self.geometry.apply(mask, spec.geometry, box, layout["tight"])
+        placed, warp = self.geometry.apply(mask, spec.geometry, box, layout["tight"], layout.get("stretch", 1.0))
         mask = self._effects(placed, "mask", spec)
-        img = self._effects(self.paper.apply(mask, spec.paper), "image", spec)
+        paper = self._effects(spec.paper, "paper", spec)
+        img = self._effects(self.paper.apply(mask, paper), "image", spec, mask=mask)
         img = np.clip(img, 0, 255, out=img).astype(np.uint8) if img.dtype != np.uint8 else img
         img = self._effects(img, "uint8", spec)
         return img, (char_boxes(spec.text, line.glyphs, top, warp, img.shape, source) if boxes else None)
 
-    def _effects(self, x: np.ndarray, stage: str, spec: Spec) -> np.ndarray:
-        """The effects of one stage that fired for `spec`, in their order."""
+    def _effects(self, x: Any, stage: str, spec: Spec, **context: Any) -> Any:
+        """The effects of one stage that fired for `spec`, in their order, each given the `context` it names."""
         for e in self.effects:
             if e.stage == stage:
                 p = spec.effects.get(e.name)
                 if p is not None:
-                    x = e.apply(x, p)
+                    x = e.apply(x, p, *(context[k] for k in e.context))
         return x
 
     def render(self, seed: int, index: int, boxes: bool = False) -> tuple[np.ndarray, Spec]:

@@ -17,7 +17,8 @@ class Spec:
     font: str
     size: int  # nominal font size in pixels (`FontLibrary.letter_box` corrects it to the font's letter size)
     spacing: float  # extra pixels between characters
-    #: how the line is drawn: extra pixels at each space (word_spacing), curly quotes, a crop to the ink (tight)
+    #: how the line is drawn: extra pixels at each space (word_spacing), curly quotes, a crop to the ink (tight),
+    #: the scale across (stretch)
     layout: dict[str, Any]
     #: where it is placed: rotation, upside-down, shear, perspective, position, margins
     geometry: dict[str, Any]
@@ -41,7 +42,7 @@ class Spec:
         """A spec from its JSON; one of version 0.3 (its layout inside `geometry`) too, drawn as it was."""
         if "layout" not in d:
             geometry = dict(d["geometry"])
-            layout = {k: geometry.pop(k) for k in LAYOUT_03 if k in geometry}
+            layout = {**{k: geometry.pop(k) for k in LAYOUT_03 if k in geometry}, "stretch": 1.0}
             d = {**d, "geometry": geometry, "layout": layout}
         return cls(**d)
 

@@ -105,6 +105,8 @@ def test_a_03_spec_is_read_with_its_layout():
     r = Renderer(SynthConfig())
     spec = r.sample_spec(0, 2)
     old = spec.to_dict()
-    old["geometry"] = {**old.pop("layout"), **old["geometry"]}  # 0.3 kept the layout inside the geometry
+    layout = old.pop("layout")
+    assert layout.pop("stretch") == 1.0  # 0.3 did not stretch
+    old["geometry"] = {**layout, **old["geometry"]}  # 0.3 kept the layout inside the geometry
     back = Spec.from_dict(old)
     assert back == spec and (r.render_spec(back) == r.render_spec(spec)).all()

@@ -213,3 +213,29 @@ def test_font_weights_are_checked(make_config, three_fonts):
     cfg.fonts.exclude = [three_fonts[1]]  # a held-out font keeps its weight in the config, and stays out
     r = Renderer(cfg)
     assert three_fonts[1] not in {r.sample_spec(0, i).font for i in range(200)}
+
+
+def test_system_fonts_join_and_unreadable_ones_are_passed_over(tmp_path, monkeypatch, font_dir):
+    import shutil
+
+    good, bad = tmp_path / "SysSans.ttf", tmp_path / "Broken.ttf"
+    shutil.copy(font_dir / "LiberationSans-Regular.ttf", good)
+    bad.write_bytes(b"not a font")
+    monkeypatch.setattr(synth.fonts, "system_font_files", lambda: [bad, good])
+    cfg = FontConfig(bundled=False, system=True)
+    lib = FontLibrary(cfg, "abc")
+    assert [f.name for f in lib.fonts] == ["SysSans"]
+    assert [p for p, _ in lib.skipped] == [str(bad)] and "cannot be read" in lib.skipped[0][1]
+    with pytest.raises(SynthError, match="cannot be read"):  # the user's own folders are still refused
+        FontLibrary(FontConfig(bundled=False, dirs=[str(tmp_path)]), "abc")
+
+
+def test_system_font_files_without_fontconfig(tmp_path, monkeypatch):
+    import shutil as sh
+
+    (tmp_path / "fonts").mkdir()
+    (tmp_path / "fonts" / "A.ttf").write_bytes(b"x")
+    (tmp_path / "fonts" / "notes.txt").write_text("x")
+    monkeypatch.setattr(sh, "which", lambda name: None)
+    monkeypatch.setattr(synth.fonts, "SYSTEM_FONT_DIRS", (str(tmp_path / "fonts"), str(tmp_path / "none")))
+    assert synth.fonts.system_font_files() == [tmp_path / "fonts" / "A.ttf"]

@@ -42,7 +42,7 @@ def _fit_config(a: argparse.Namespace):
                         ("seed", "seed"), ("eval_every", "eval_every"), ("val_count", "val_count"),
                         ("val_dir", "val_dir"), ("patience", "patience"), ("checkpoint_every", "checkpoint_every"),
                         ("workers", "workers"), ("feed", "feed"), ("holdout_fraction", "holdout_fraction"),
-                        ("max_minutes", "max_minutes"), ("ema", "ema"),
+                        ("max_minutes", "max_minutes"), ("ema", "ema"), ("init", "init"),
                         ("holdout_seed", "holdout_seed")]:
         value = getattr(a, flag)
         if value is not None:
@@ -51,6 +51,8 @@ def _fit_config(a: argparse.Namespace):
         t.holdout_fonts = [n.strip() for n in a.holdout_fonts.split(",") if n.strip()]
     if a.curriculum:
         t.curriculum = True
+    if a.mix:
+        t.mix = a.mix
     spec = model_spec(t.model)
     if not resuming and a.height is None and cfg.data.render.height == SynthConfig().render.height:
         cfg.data.render.height = spec.height  # each model's native input height unless told otherwise
@@ -150,6 +152,10 @@ def parser() -> argparse.ArgumentParser:
     f.add_argument("--holdout-fraction", type=float, help="hold out this fraction of the fonts")
     f.add_argument("--holdout-seed", type=int)
     f.add_argument("--curriculum", action="store_true", help="short plain texts first, then the full data")
+    f.add_argument("--mix", action="append", metavar="DIR:SHARE", help="mix real labelled images into every batch "
+                   "at this share (a labels.tsv folder or a dataset; repeatable), e.g. runs/real:0.1")
+    f.add_argument("--init", metavar="MODEL_DIR", help="start a new run from this trained model's weights "
+                   "(fine-tuning); its alphabet and model must match")
     f.add_argument("--quiet", action="store_true")
     add_config_args(f)
     f.set_defaults(fn=cmd_fit)

@@ -54,6 +54,11 @@ class TrainConfig:
     holdout_seed: int = 0
     #: short, plain texts first, then the full data (as in the Keras image_ocr example)
     curriculum: bool = False
+    #: real labelled images mixed into every batch, as "DIR:SHARE" (a labels.tsv folder or a dataset of ours, and
+    #: the share of each batch it takes, e.g. "runs/real:0.1"); see train.mix
+    mix: list[str] = field(default_factory=list)
+    #: a trained model dir whose weights a new run starts from (fine-tuning); its alphabet and model must match
+    init: str | None = None
 
 
 @dataclass

@@ -23,7 +23,7 @@ from synth.alphabet import Alphabet
 from synth.errors import SynthError
 from synth.fonts import library
 from synth.version import __version__
-from train import checkpoint, ctc
+from train import checkpoint, ctc, mix
 from train.config import FitConfig
 from train.data import curriculum, resolve_holdout
 from train.feed import feed_mode, step_inputs, training_batches
@@ -65,15 +65,24 @@ def fit(cfg: FitConfig, out: str | Path, progress: bool = True) -> FitResult:
     rc = data.render
     keras.utils.set_random_seed(t.seed)  # before the model is built: its initial weights draw from it
     model = build_model(t.model, alphabet.size, rc.height, rc.width)
+    max_len = max(p.text.max_len for _, p in curriculum(cfg, data))
     if rc.width is not None:
-        ctc.check_output_steps(max(p.text.max_len for _, p in curriculum(cfg, data)), output_steps(model, rc.width))
+        ctc.check_output_steps(max_len, output_steps(model, rc.width))
+    real = [mix.load(item, alphabet, rc.height, rc.width, max_len) for item in t.mix]
+    if sum(r.ratio for r in real) >= 1.0:
+        raise SynthError(f"--mix shares add up to {sum(r.ratio for r in real):g}; leave the stream some of each batch")
+    start = initial_weights(t.init, model, alphabet) if t.init else None
     run_dir = ModelDir(out)
     cfg = run_dir.prepare(cfg)
     run_dir.check_model(model)
     schedule = WarmupCosine(t.learning_rate, t.warmup_steps, t.steps, t.final_lr_fraction)
     optimizer = keras.optimizers.Adam(schedule, clipnorm=t.clipnorm, use_ema=t.ema > 0,
                                       ema_momentum=t.ema or 0.99)
-    state = checkpoint.restore(run_dir.checkpoints, model, optimizer) or {"step": 0, "best": None, "bad_evals": 0}
+    state = checkpoint.restore(run_dir.checkpoints, model, optimizer)
+    if state is None:
+        state = {"step": 0, "best": None, "bad_evals": 0}
+        if start is not None:  # a new run from a trained model's weights; a resumed one has its own
+            model.set_weights(start)
     meta = {
         "version": __version__, "model": t.model, "height": rc.height, "width": rc.width,
         "output_steps": output_steps(model, rc.width) if rc.width else None,
@@ -86,13 +95,31 @@ def fit(cfg: FitConfig, out: str | Path, progress: bool = True) -> FitResult:
     validator = Validator(cfg, data, model, alphabet)
     with ExitStack() as stack:  # unwound in reverse: the feed (its thread and render workers) first
         loop.open(stack, progress)
-        feed = stack.enter_context(
-            closing(step_inputs(training_batches(cfg, data, loop.step, burst), ahead=not burst)))
+        stream = training_batches(cfg, data, loop.step, burst)
+        if real:
+            stream = mix.mixed(stream, real, alphabet, t.seed, loop.step, t.batch_size)
+        feed = stack.enter_context(closing(step_inputs(stream, ahead=not burst)))
         loop.run(feed, make_train_step(model, optimizer), validator)
     if not run_dir.model_file.exists():
         with averaged_weights(model, optimizer):
             run_dir.save_model(model)
     return FitResult(loop.step, state["best"], loop.stopped_early)
+
+
+def initial_weights(init: str, model: keras.Model, alphabet: Alphabet) -> list[np.ndarray]:
+    """The weights of the trained model dir `init`, checked to fit `model` and `alphabet` (the same characters in
+    the same order: each is an output of the model)."""
+    from train.recognizer import load
+
+    src = load(init)
+    if src.alphabet != alphabet:
+        raise SynthError(f"--init {init}: its alphabet ({len(src.alphabet.chars)} characters) is not this run's "
+                         f"({len(alphabet.chars)}); fine-tune with the same --alphabet, in the same order")
+    if layer_names(src.model) != layer_names(model) or src.model.count_params() != model.count_params():
+        raise SynthError(f"--init {init}: its model ({src.meta.get('model', '?')}, {src.model.count_params():,} "
+                         f"parameters) is not this run's {model.name!r} ({model.count_params():,}); pass its --model "
+                         "and input size")
+    return src.model.get_weights()
 
 
 class _Loop:

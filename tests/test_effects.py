@@ -1,0 +1,127 @@
+"""Every effect, one by one: it fires at its probability, its parameters stay within its config's range, it is a
+function of (seed, index), and the label's characters stay on the image."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+
+from synth import EffectsConfig, Renderer, SynthConfig
+
+N = 300
+
+
+def within(value: float, lo_hi: tuple[float, float]) -> bool:
+    return lo_hi[0] - 1e-9 <= value <= lo_hi[1] + 1e-9
+
+
+def fx_of(spec, name: str):
+    """(fired, parameters) of effect `name` in a spec, wherever the spec keeps it."""
+    g, lay = spec.geometry, spec.layout
+    return {
+        "rotate": (g["angle"] != 0.0, g["angle"]),
+        "upside_down": (g["upside_down"], None),
+        "shear": (g["shear"] != 0.0, g["shear"]),
+        "perspective": (g["perspective"] is not None, g["perspective"]),
+        "tight": (lay["tight"], None),
+        "curly_quotes": (lay["curly_quotes"], None),
+        "stretch": (lay["stretch"] != 1.0, lay["stretch"]),
+        "paper": (spec.paper["kind"] != "flat", spec.paper),
+    }.get(name, (spec.effects.get(name) is not None, spec.effects.get(name)))
+
+
+def in_range(name: str, p, fx: EffectsConfig) -> bool:
+    """Whether parameters `p` of effect `name` lie within its section's settings."""
+    c = getattr(fx, name)
+    checks = {
+        "rotate": lambda: abs(p) <= c.degrees,
+        "shear": lambda: abs(p) <= c.factor,
+        "perspective": lambda: all(abs(v) <= c.jitter for v in p),
+        "stretch": lambda: within(p, c.factor),
+        "paper": lambda: within(p["paper"], c.paper) and within(p["ink"], c.ink) and c.kinds.get(p["kind"], 0) > 0,
+        "blur": lambda: within(p["sigma"], c.sigma),
+        "gaussian_noise": lambda: within(p["std"], c.std),
+        "speckle": lambda: within(p["std"], (255 * c.std[0], 255 * c.std[1])),
+        "salt_pepper": lambda: within(p["amount"], c.amount),
+        "binarize": lambda: within(p["shift"], c.shift),
+        "stroke_weight": lambda: within(p["shift"], c.shift),
+        "jpeg": lambda: c.quality[0] <= p["quality"] <= c.quality[1],
+        "underline": lambda: within(p["thickness"], c.thickness) and isinstance(p["strike"], bool),
+        "colour": lambda: all(0 <= v <= 255 for v in p["paper"] + p["ink"]),
+        "shadow": lambda: within(abs(p["dx"]), c.offset) and within(p["dy"], c.offset)
+        and within(p["darkness"], c.darkness) and within(p["blur"], c.blur),
+        "outline": lambda: c.width[0] <= p["width"] <= c.width[1] and 0 <= p["grey"] <= 255,
+        "lighting": lambda: within(p["ramp"], c.strength) and abs(p["spot_gain"]) <= c.strength[1],
+        "motion_blur": lambda: within(p["length"], c.length),
+        "low_res": lambda: within(p["scale"], c.scale),
+    }
+    return checks.get(name, lambda: True)()
+
+
+def only(name: str, p: float) -> SynthConfig:
+    """Words with every effect off but `name`, at probability `p`."""
+    cfg = SynthConfig(effects=EffectsConfig.off())
+    cfg.effects = copy.deepcopy(cfg.effects)
+    getattr(cfg.effects, name).p = p
+    if name == "paper":
+        cfg.effects.paper.paper, cfg.effects.paper.ink = (170, 255), (0, 90)
+    return cfg
+
+
+@pytest.mark.parametrize("name", [n for n, _ in EffectsConfig().sections()])
+def test_each_effect(name):
+    cfg = only(name, 0.5)
+    r = Renderer(cfg)
+    specs = [r.sample_spec(11, i) for i in range(N)]
+    fired = [fx_of(s, name) for s in specs]
+    share = np.mean([f for f, _ in fired])
+    expected = 0.5
+    if name == "paper":  # a background fires at p, and is flat paper again at its kind's weight
+        kinds = cfg.effects.paper.kinds
+        expected *= 1 - kinds["flat"] / sum(kinds.values())
+    if name != "curly_quotes":  # drawn for every text, shown only where a text has quotes
+        assert abs(share - expected) < 0.1, (name, share, expected)
+    assert all(in_range(name, p, cfg.effects) for f, p in fired if f), name
+    never = Renderer(only(name, 0.0))
+    assert not any(fx_of(never.sample_spec(11, i), name)[0] for i in range(50)), name
+    always = Renderer(only(name, 1.0))
+    other = Renderer(only(name, 1.0))
+    for i in range(12):
+        img, spec = always.render(11, i, boxes=True)
+        again, _ = other.render(11, i)
+        assert np.array_equal(img, again), (name, i)  # a function of (seed, index) alone
+        h, w = img.shape
+        for ch, b in zip(spec.text, spec.boxes, strict=True):
+            if not ch.isspace():  # every character of the label is on the image
+                assert b is not None and 0 <= b[0] < b[2] <= w and 0 <= b[1] < b[3] <= h, (name, spec.text, ch, b)
+
+
+def test_new_looks_change_the_image_as_they_say():
+    base = Renderer(SynthConfig(effects=EffectsConfig.off()))  # black on white
+    img0, spec0 = base.render(3, 1)
+    looks = {}
+    for name in ("underline", "shadow", "outline", "lighting", "motion_blur", "low_res", "colour", "stretch"):
+        img, spec = Renderer(only(name, 1.0)).render(3, 1)
+        assert spec.text == spec0.text
+        looks[name] = (img, spec)
+    img, spec = looks["underline"]
+    assert (img < 128).sum() > (img0 < 128).sum()  # a rule adds ink
+    img, _ = looks["shadow"]
+    assert img.mean() < img0.mean()  # a shadow darkens the paper
+    img, _ = looks["low_res"]
+    assert len(np.unique(img)) > 2 and not np.array_equal(img, img0)
+    img, spec = looks["colour"]
+    p = spec.effects["colour"]
+    assert abs(Colour_luma(p["paper"]) - Colour_luma(p["ink"])) >= 40  # contrast kept (clamped colours may lose some)
+    img, spec = looks["stretch"]
+    cols0, cols = np.flatnonzero((img0 < 128).any(0)), np.flatnonzero((img < 128).any(0))
+    factor = spec.layout["stretch"]
+    assert (cols[-1] - cols[0]) / (cols0[-1] - cols0[0]) == pytest.approx(factor, rel=0.25)
+
+
+def Colour_luma(rgb: list[int]) -> float:  # noqa: N802
+    from synth.effects import Colour
+
+    return Colour.luma(rgb)
