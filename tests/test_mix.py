@@ -85,3 +85,23 @@ def test_fit_mixes_and_fine_tunes(tmp_path, tiny_model, tiny_config, real_dir):
     with pytest.raises(SynthError, match="its alphabet"):
         fit(other, tmp_path / "refused", progress=False)
     assert not (tmp_path / "refused").exists()
+
+
+def test_several_named_validation_sets(tmp_path, tiny_model, tiny_config, real_dir):
+    import json
+
+    from train.fit import fit
+
+    cfg = tiny_config(steps=10, eval_every=10, checkpoint_every=10, learning_rate=1e-4, warmup_steps=1)
+    cfg.train.init = str(tiny_model.dir)
+    cfg.train.val, cfg.train.val_best = ["synth", f"other={real_dir}"], "other"
+    result = fit(cfg, tmp_path / "run", progress=False)
+    rows = [json.loads(x) for x in (tmp_path / "run" / "history.jsonl").read_text().splitlines()]
+    evals = [r for r in rows if "val" in r]
+    assert set(evals[-1]["val_sets"]) == {"synth", "other"}
+    assert evals[-1]["val"] == evals[-1]["val_sets"]["other"] == {k: v for k, v in result.best.items() if k != "step"}
+    bad = tiny_config(steps=5)
+    bad.train.val, bad.train.val_best = ["synth"], "nope"
+    with pytest.raises(SynthError, match="--val-best 'nope' names no validation set"):
+        fit(bad, tmp_path / "bad", progress=False)
+    assert not (tmp_path / "bad").exists()

@@ -175,8 +175,9 @@ def _words() -> tuple[list[np.ndarray], list[str]]:
     cfg.effects, cfg.render.height, cfg.render.width = EffectsConfig.off(), 64, None
     r = Renderer(cfg)
     refs = ["hello", "WORLD", "2024"]
-    images = [r.render_spec(dataclasses.replace(r.sample_spec(0, 0), text=t, font="LiberationSans-Regular"))
-              for t in refs]
+    spec = r.sample_spec(0, 0)
+    spec.geometry.update(x=0.5, y=0.5, margins=[0.1] * 4)  # a word crop: centred, a little room around it
+    images = [r.render_spec(dataclasses.replace(spec, text=t, font="LiberationSans-Regular")) for t in refs]
     return images, refs
 
 

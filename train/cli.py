@@ -43,6 +43,7 @@ def _fit_config(a: argparse.Namespace):
                         ("val_dir", "val_dir"), ("patience", "patience"), ("checkpoint_every", "checkpoint_every"),
                         ("workers", "workers"), ("feed", "feed"), ("holdout_fraction", "holdout_fraction"),
                         ("max_minutes", "max_minutes"), ("ema", "ema"), ("init", "init"),
+                        ("val_best", "val_best"), ("val_metric", "val_metric"),
                         ("holdout_seed", "holdout_seed")]:
         value = getattr(a, flag)
         if value is not None:
@@ -53,6 +54,8 @@ def _fit_config(a: argparse.Namespace):
         t.curriculum = True
     if a.mix:
         t.mix = a.mix
+    if a.val:
+        t.val = a.val
     spec = model_spec(t.model)
     if not resuming and a.height is None and cfg.data.render.height == SynthConfig().render.height:
         cfg.data.render.height = spec.height  # each model's native input height unless told otherwise
@@ -141,6 +144,12 @@ def parser() -> argparse.ArgumentParser:
     f.add_argument("--eval-every", type=int)
     f.add_argument("--val-count", type=int, help="rendered validation samples")
     f.add_argument("--val-dir", help="validate on a folder with labels.tsv instead")
+    f.add_argument("--val", action="append", metavar="synth|NAME=DIR", help="a validation set (repeatable): the "
+                   "rendered one, or a labels.tsv folder; each is logged")
+    f.add_argument("--val-best", metavar="NAME", help="the validation set that keeps the best model (default: the "
+                   "first)")
+    f.add_argument("--val-metric", help="what ranks evaluations: word_accuracy (the default) or "
+                   "word_accuracy_ci_alnum (case and punctuation aside, as scene-text sets are scored)")
     f.add_argument("--patience", type=int, help="evaluations without improvement before stopping (0: never)")
     f.add_argument("--checkpoint-every", type=int)
     f.add_argument("--max-minutes", type=float, help="stop after this many minutes (resume later to continue)")

@@ -41,6 +41,11 @@ class TrainConfig:
     val_count: int = 1000
     #: a folder with labels.tsv (real images) to validate on instead of rendered samples
     val_dir: str | None = None
+    #: several validation sets at once: "synth" (rendered) and NAME=DIR folders; each is logged, `val_best`
+    #: (default: the first) keeps the model, ranked by `val_metric`
+    val: list[str] = field(default_factory=list)
+    val_best: str | None = None
+    val_metric: str = "word_accuracy"
     #: stop after this many evaluations without improvement (0: never)
     patience: int = 8
     checkpoint_every: int = 200

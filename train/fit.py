@@ -31,7 +31,7 @@ from train.modeldir import ModelDir, layer_names
 from train.models import build_model, output_steps
 from train.schedule import DecayClock, WarmupCosine
 from train.step import averaged_weights, make_train_step
-from train.validate import Validator, better
+from train.validate import Validator, named_sets
 
 LOG_EVERY = 50
 
@@ -56,6 +56,7 @@ def fit(cfg: FitConfig, out: str | Path, progress: bool = True) -> FitResult:
     # everything a config can get wrong is checked before the dir is written: a refused config must not be
     # saved, or running again with the flags fixed would be refused as "another config"
     _, held = resolve_holdout(cfg)
+    named_sets(t)
     burst = feed_mode(t) == "burst"
     if not 0.0 <= t.ema < 1.0:
         raise SynthError(f"--ema {t.ema}: the average's momentum must be in [0, 1) (0.999 is usual; 0 turns it off)")
@@ -202,16 +203,22 @@ class _Loop:
     def evaluate(self, validator: Validator) -> None:
         t_eval = time.perf_counter()
         with averaged_weights(self.model, self.optimizer):
-            scores = validator.evaluate()
-            improved = better(scores, self.state["best"])
+            every = validator.evaluate()
+            scores = every[validator.best]
+            improved = validator.better(scores, self.state["best"])
             if improved:
                 self.run_dir.save_model(self.model)
         self.reserve = time.perf_counter() - t_eval
         with self.writer.as_default(step=self.step):
-            for k in ("cer", "word_accuracy", "ned"):
-                tf.summary.scalar(f"val/{k}", scores[k])
-        self.record({"step": self.step, "val": scores, "seconds": time.perf_counter() - self.started})
-        self.bar.write(f"step {self.step}: val cer {scores['cer']:.4f} word accuracy {scores['word_accuracy']:.4f}")
+            for name, sc in every.items():
+                for k in ("cer", "word_accuracy", "ned", "word_accuracy_ci_alnum"):
+                    tf.summary.scalar(f"val/{k}" if name == validator.best else f"val_{name}/{k}", sc[k])
+        row = {"step": self.step, "val": scores, "seconds": time.perf_counter() - self.started}
+        if len(every) > 1:
+            row["val_sets"] = every
+        self.record(row)
+        self.bar.write(f"step {self.step}: " + "; ".join(
+            f"{name} cer {sc['cer']:.4f} word accuracy {sc['word_accuracy']:.4f}" for name, sc in every.items()))
         if improved:
             self.state["best"] = {**scores, "step": self.step}
             self.state["bad_evals"] = 0
