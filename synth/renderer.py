@@ -80,20 +80,19 @@ class Renderer:
         font = info.name
         size = integer(u[1], self.px_range[0], self.px_range[1] + 1)
         spacing = between(u[2], *self.config.fonts.spacing) * size
-        layout = self.sample_layout(d.reserved("layout"), size)
-        u = d.reserved("stretch")
-        layout["stretch"] = between(u[1], *self.config.effects.stretch.factor) if u[0] < self.config.effects.stretch.p \
-            else 1.0
+        layout = self.sample_layout(d.reserved("layout"), d.reserved("stretch"), size)
         geometry = self.geometry.sample(d.reserved("geometry"))
         paper = self.paper.sample(d.reserved("paper"))
         effects = {e.name: e.sample(d.reserved(e.name)) for e in self.effects}
         return Spec(seed, index, text, source, font, size, spacing, layout, geometry, paper, effects)
 
-    def sample_layout(self, u: list[float], size: int) -> dict:
-        """How the line is set, from 3 uniforms: extra space at each space, curly quotes, a crop to the ink."""
+    def sample_layout(self, u: list[float], stretch: list[float], size: int) -> dict:
+        """How the line is set, from its 3 uniforms: extra space at each space, curly quotes, a crop to the ink;
+        and from the stretch's 2: the scale across (condensed or extended lettering)."""
         fx = self.config.effects
         return {"word_spacing": between(u[0], *self.config.fonts.word_spacing) * size,
-                "curly_quotes": u[1] < fx.curly_quotes.p, "tight": u[2] < fx.tight.p}
+                "curly_quotes": u[1] < fx.curly_quotes.p, "tight": u[2] < fx.tight.p,
+                "stretch": between(stretch[1], *fx.stretch.factor) if stretch[0] < fx.stretch.p else 1.0}
 
     def forced(self, spec: Spec, effect: str, level: float) -> Spec:
         """`spec` with one effect (an `EffectsConfig` section: rotate, perspective, blur, gaussian_noise...) at
