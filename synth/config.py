@@ -121,8 +121,10 @@ class RenderConfig:
 
     def problems(self) -> list[str]:
         out = []
-        if self.height < 8:
-            out.append(f"render.height {self.height} is too small; use at least 8 pixels")
+        if not 8 <= self.height <= 1024:
+            out.append(f"render.height {self.height} is out of range; use 8 to 1024 pixels")
+        if (self.width or 0) > 65536 or self.max_width > 65536:
+            out.append("render.width and render.max_width may be at most 65536 pixels")
         if self.width is not None and self.width < self.height:
             out.append(f"render.width {self.width} is below the height {self.height}; use a wider canvas")
         if self.width is None and self.max_width < self.height:
@@ -417,17 +419,17 @@ class SynthConfig(JsonConfig):
     render: RenderConfig = field(default_factory=RenderConfig)
     effects: EffectsConfig = field(default_factory=EffectsConfig)
 
-    def validate(self) -> None:
-        """Every check of the values, gathered: one SynthError that lists each problem with its fix. What the
-        config names on disk (fonts, word lists, images) is checked when it is read."""
+    def problems(self) -> list[str]:
+        """What is wrong with the values, each with its fix. What the config names on disk (fonts, word lists,
+        images) is checked when it is read."""
         problems = [] if self.alphabet else ["the alphabet is empty: pass at least one character (e.g. --alphabet "
                                              "0123456789)"]
         problems += self.text.problems(self.alphabet) + self.fonts.problems() + self.render.problems()
-        problems += self.effects.problems()
-        if len(problems) == 1:
-            raise SynthError(problems[0])
-        if problems:
-            raise SynthError(f"the config has {len(problems)} problems:\n  - " + "\n  - ".join(problems))
+        return problems + self.effects.problems()
+
+    def validate(self) -> None:
+        """Every check of the values, gathered in one SynthError that names each problem and its fix."""
+        raise_problems(self.problems())
 
     @classmethod
     def preset(cls, name: str) -> SynthConfig:
@@ -473,6 +475,14 @@ def _scene(cfg: SynthConfig) -> SynthConfig:
     e.motion_blur.p, e.low_res.p = 0.15, 0.3
     e.jpeg.p = 0.35
     return cfg
+
+
+def raise_problems(problems: list[str]) -> None:
+    """One SynthError for a config's problems, on one line, if it has any."""
+    if len(problems) == 1:
+        raise SynthError(problems[0])
+    if problems:
+        raise SynthError(f"the config has {len(problems)} problems: " + "; ".join(problems))
 
 
 def load_json_config(cls: type, path: str | Path) -> Any:

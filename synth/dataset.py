@@ -98,6 +98,11 @@ def write(config: SynthConfig, out: str | Path, count: int, seed: int = 0, fmt: 
         raise SynthError(f"unknown format {fmt!r}; use one of {FORMATS}")
     if count < 1:
         raise SynthError(f"--count must be at least 1, got {count}")
+    if shard_size < 1:
+        raise SynthError(f"--shard-size {shard_size}: give at least 1 sample per shard (1000 is the default)")
+    if workers is not None and workers < 0:
+        raise SynthError(f"--workers {workers}: give 0 (render in this process) or more")
+    renderer = Renderer(config)  # the whole config checked before anything is written
     out = Path(out)
     args = {"config": config.to_dict(), "seed": seed, "count": count, "format": fmt, "shard_size": shard_size,
             "version": __version__}
@@ -116,7 +121,6 @@ def write(config: SynthConfig, out: str | Path, count: int, seed: int = 0, fmt: 
     for stale in (out / "images").glob(".tmp-*") if (out / "images").exists() else []:
         shutil.rmtree(stale, ignore_errors=True)
 
-    renderer = Renderer(config)  # validates the config before any worker starts
     n_shards = -(-count // shard_size)
     todo = [k for k in range(n_shards) if not (out / _shard_name(fmt, k, n_shards)).exists()]
     done = sum(min(shard_size, count - k * shard_size) for k in range(n_shards) if k not in set(todo))

@@ -171,7 +171,8 @@ def test_other_arguments_in_a_used_folder(png_dataset, tmp_path):
         args = {"count": 30, "seed": 4, "shard_size": 10, **kwargs}
         with pytest.raises(SynthError, match="other arguments"):
             synth.write(cfg, out, workers=0, progress=False, **args)
-    other = SynthConfig(alphabet="0123456789")
+    other = SynthConfig.from_dict(cfg.to_dict())
+    other.render.margin = cfg.render.margin / 2  # another config, itself valid
     with pytest.raises(SynthError, match="other arguments"):
         synth.write(other, out, 30, seed=4, shard_size=10, workers=0, progress=False)
     stranger = tmp_path / "stranger"

@@ -6,6 +6,7 @@ import collections
 import itertools
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -304,3 +305,49 @@ def test_a_bad_feed_is_refused_before_the_dir_is_written(tmp_path, tiny_config):
         fit(tiny_config(feed="fast"), tmp_path / "run", progress=False)
     assert not (tmp_path / "run").exists()
     assert feed_mode(tiny_config(feed="overlap").train) == "overlap"
+
+
+@pytest.mark.parametrize("field, value, expect", [
+    ("steps", 0, "--steps 0: give at least 1"), ("workers", -1, "--workers -1: give 0"),
+    ("eval_every", 0, "--eval-every 0: give at least 1"), ("checkpoint_every", 0, "--checkpoint-every 0"),
+    ("learning_rate", -1.0, "--lr -1.0: give a rate between 0 and 1"), ("max_minutes", -5.0, "--max-minutes -5.0"),
+    ("batch_size", 0, "--batch 0"),
+])
+def test_numbers_are_checked_before_anything_is_written(tmp_path, tiny_config, field, value, expect):
+    from train.fit import fit
+
+    cfg = tiny_config()
+    setattr(cfg.train, field, value)
+    with pytest.raises(SynthError, match=re.escape(expect)):
+        fit(cfg, tmp_path / "run", progress=False)
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_damaged_checkpoint_falls_back_to_the_one_before(tmp_path, tiny_config, capsys):
+    from train.fit import fit
+
+    out = tmp_path / "run"
+    fit(tiny_config(steps=20, eval_every=10, checkpoint_every=10, warmup_steps=2), out, progress=False)
+    ckpts = out / "checkpoints"
+    assert sorted(p.name for p in ckpts.glob("step-*")) == ["step-00000010", "step-00000020"]
+    (ckpts / "step-00000020" / "model.weights.h5").write_bytes(b"cut short")
+    capsys.readouterr()
+    result = fit(tiny_config(steps=30, eval_every=10, checkpoint_every=10, warmup_steps=2), out, progress=False)
+    assert result.step == 30
+    assert "checkpoint step-00000020: " in capsys.readouterr().err  # said which one, and went on from step 10
+    steps = [json.loads(x)["step"] for x in (out / "history.jsonl").read_text().splitlines()
+             if "val" in json.loads(x)]
+    assert steps == [10, 20, 30]  # the rows after step 10 were dropped, not repeated
+    for p in ckpts.glob("step-*"):
+        (p / "state.json").write_text("{")
+    with pytest.raises(SynthError, match="every checkpoint under .* is damaged.*delete"):
+        fit(tiny_config(steps=40, eval_every=10, checkpoint_every=10, warmup_steps=2), out, progress=False)
+
+
+def test_a_resume_may_lower_the_learning_rate(tmp_path, tiny_config):
+    from train.fit import fit
+
+    out = tmp_path / "run"
+    fit(tiny_config(steps=10, eval_every=10, checkpoint_every=10, warmup_steps=2), out, progress=False)
+    lower = tiny_config(steps=12, eval_every=10, checkpoint_every=10, warmup_steps=2, learning_rate=1e-4)
+    assert fit(lower, out, progress=False).step == 12  # as a NaN loss's message says to

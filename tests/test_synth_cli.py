@@ -68,10 +68,15 @@ def test_text_no_font_draws(tmp_path, capsys):
     (["--text", "random=lots"], "name=weight"),
     (["--text", "poems=1"], "unknown text source"),
     (["--min-len", "0"], "length range"),
-    (["--height", "4"], "height 4 is too small"),
+    (["--height", "4"], "height 4 is out of range"),
+    (["--height", "100000"], "height 100000 is out of range"),
+    (["--shard-size", "-3"], "--shard-size -3: give at least 1"),
+    (["--shard-size", "0"], "--shard-size 0: give at least 1"),
+    (["--workers", "-1"], "--workers -1: give 0"),
 ])
 def test_bad_values(args, expect, tmp_path, capsys):
     assert expect in fails(["render", "--out", str(tmp_path / "o"), "--count", "5", "--workers", "0", *args], capsys)
+    assert not (tmp_path / "o").exists()  # refused before anything was written: the fixed command is not refused
 
 
 def test_bad_config_files(tmp_path, capsys):

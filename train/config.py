@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from synth.config import JsonConfig, SynthConfig
+from synth.config import JsonConfig, SynthConfig, raise_problems
 
 #: validation samples use this seed offset, so their (seed, index) keys never meet training's
 VAL_SEED_OFFSET = 1_000_003
@@ -66,7 +66,33 @@ class TrainConfig:
     init: str | None = None
 
 
+    def problems(self) -> list[str]:
+        """What is wrong with these values, each with its fix (files and folders are checked when read)."""
+        out = []
+        least_of = (("steps", "--steps", 1), ("batch_size", "--batch", 1), ("eval_every", "--eval-every", 1),
+                    ("checkpoint_every", "--checkpoint-every", 1), ("val_count", "--val-count", 1),
+                    ("patience", "--patience", 0), ("warmup_steps", "warmup_steps", 0))
+        for name, flag, least in least_of:
+            if getattr(self, name) < least:
+                out.append(f"{flag} {getattr(self, name)}: give at least {least}")
+        if self.workers is not None and self.workers < 0:
+            out.append(f"--workers {self.workers}: give 0 (render in the training process) or more")
+        if not 0 < self.learning_rate < 1:
+            out.append(f"--lr {self.learning_rate}: give a rate between 0 and 1 (3e-3 is the default)")
+        if not self.max_minutes >= 0:
+            out.append(f"--max-minutes {self.max_minutes}: give 0 (no limit) or more")
+        if not 0 <= self.holdout_fraction < 1:
+            out.append(f"--holdout-fraction {self.holdout_fraction}: give a fraction from 0 up to (not) 1")
+        if not 0 < self.final_lr_fraction <= 1 or not self.clipnorm > 0:
+            out.append("final_lr_fraction must lie in (0, 1] and clipnorm be above 0")
+        return out
+
+
 @dataclass
 class FitConfig(JsonConfig):
     data: SynthConfig = field(default_factory=SynthConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+
+    def validate(self) -> None:
+        """Every value check of the data and the training, gathered in one error (see `SynthConfig.validate`)."""
+        raise_problems(self.data.problems() + self.train.problems())

@@ -55,6 +55,7 @@ def fit(cfg: FitConfig, out: str | Path, progress: bool = True) -> FitResult:
     t = cfg.train
     # everything a config can get wrong is checked before the dir is written: a refused config must not be
     # saved, or running again with the flags fixed would be refused as "another config"
+    cfg.validate()
     _, held = resolve_holdout(cfg)
     named_sets(t)
     burst = feed_mode(t) == "burst"
@@ -146,7 +147,7 @@ class _Loop:
         from tqdm import tqdm
 
         self.writer = tf.summary.create_file_writer(str(self.run_dir.logs))
-        self.history = self.run_dir.open_history()
+        self.history = self.run_dir.open_history(self.step)
         self.bar = tqdm(total=self.t.steps, initial=self.step, unit="step", disable=not progress, desc="fit",
                         smoothing=0.05)
         for close in (self.writer.close, self.history.close, self.bar.close):

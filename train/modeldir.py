@@ -16,8 +16,9 @@ from synth.version import __version__
 from train.config import FitConfig
 
 MODEL_FILE = "model.keras"
-#: fields a resumed run may change: they steer the run, not what the model learns from
-OPERATIONAL = ("steps", "feed", "workers", "eval_every", "checkpoint_every", "patience", "max_minutes")
+#: fields a resumed run may change: how it runs, and the learning rate (to be lowered after a NaN loss)
+OPERATIONAL = ("steps", "feed", "workers", "eval_every", "checkpoint_every", "patience", "max_minutes",
+               "learning_rate")
 
 
 class ModelDir:
@@ -77,9 +78,25 @@ class ModelDir:
         model.save(tmp)
         os.replace(tmp, self.model_file)
 
-    def open_history(self) -> IO[str]:
-        """history.jsonl for appending: one JSON row per log or evaluation."""
-        return open(self.path / "history.jsonl", "a", encoding="utf-8")
+    def open_history(self, step: int) -> IO[str]:
+        """history.jsonl for appending from `step` on: one JSON row per log or evaluation. Rows past the step a
+        resumed run starts from (written after its last checkpoint, before a kill) are dropped, so that none
+        appears twice."""
+        path = self.path / "history.jsonl"
+        if path.exists():
+            rows = path.read_text(encoding="utf-8").splitlines()
+            kept = [r for r in rows if _row_step(r) <= step]
+            if len(kept) < len(rows):
+                write_atomic(path, "".join(r + "\n" for r in kept))
+        return open(path, "a", encoding="utf-8")
+
+
+def _row_step(row: str) -> int:
+    """A history row's step; a damaged row (a kill mid-write) counts as past every step."""
+    try:
+        return int(json.loads(row)["step"])
+    except (ValueError, KeyError, TypeError):
+        return 1 << 62
 
 
 def layer_names(model: keras.Model) -> list[str]:
