@@ -11,7 +11,10 @@ import dataclasses
 import hashlib
 import json
 import os
+import re
+import string
 import struct
+import sys
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -40,7 +43,7 @@ SIZE_CORRECTION = (0.75, 1.35)
 #: the quotes typesetting prints for ASCII `` '' ` ': checked in every font, whatever the alphabet
 CURLY_QUOTES = "\u2018\u2019\u201c\u201d"
 #: bumped when the render check changes, so stale cache entries are recomputed
-CHECK_VERSION = 1
+CHECK_VERSION = 2
 
 
 def cache_dir() -> Path:
@@ -106,12 +109,35 @@ def render_check(font: ImageFont.FreeTypeFont, chars: str, cmap: set[int]) -> st
     return "".join(ok)
 
 
-def _read_font(path: Path) -> tuple[ImageFont.FreeTypeFont, set[int], str, str]:
+#: the glyph names the Adobe Glyph List gives the digits (letters are named as themselves)
+DIGIT_NAMES = dict(zip("0123456789", ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"),
+                       strict=True))
+#: glyph names that say nothing of the character (fonts without names, CID-keyed fonts)
+GENERIC_NAME = re.compile(r"^(uni[0-9A-F]{4}|u[0-9A-F]{4,6}|glyph\d+|gid\d+|cid\d+|g\d+|index\d+)$")
+
+
+def claims_other_letters(cmap: dict[int, str]) -> bool:
+    """Whether a font's cmap maps most ASCII letters and digits to glyphs named as other things: a symbol or
+    dingbat font (URW D050000L maps 'A' to the dingbat a10, Standard Symbols PS to Alpha), which would draw
+    stars and Greek under Latin labels. Named variants (A.sc, one.onum) and generic names pass."""
+    chars = [c for c in string.ascii_letters + string.digits if ord(c) in cmap]
+    if len(chars) < 8:  # not a Latin font: nothing to tell
+        return False
+    wrong = 0
+    for c in chars:
+        base = cmap[ord(c)].split(".")[0].split("_")[0]
+        if base not in (DIGIT_NAMES.get(c, c), f"uni{ord(c):04X}", f"u{ord(c):04X}") and not GENERIC_NAME.match(base):
+            wrong += 1
+    return wrong > len(chars) / 2
+
+
+def _read_font(path: Path) -> tuple[ImageFont.FreeTypeFont, set[int], str, str, bool]:
     from fontTools.ttLib import TTFont, TTLibError
 
     try:
         tt = TTFont(str(path), fontNumber=0, lazy=True)
-        cmap = set(tt.getBestCmap() or {})
+        best = tt.getBestCmap() or {}
+        cmap, symbol = set(best), claims_other_letters(best)
         names = tt["name"]
         family = str(names.getDebugName(1) or path.stem)
         style = str(names.getDebugName(2) or "")
@@ -124,7 +150,7 @@ def _read_font(path: Path) -> tuple[ImageFont.FreeTypeFont, set[int], str, str]:
         ) from None
     if not cmap:
         raise SynthError(f"font file {path} has no Unicode cmap; it cannot draw text: remove it from the font folder")
-    return font, cmap, family, style
+    return font, cmap, family, style, symbol
 
 
 class _CoverageCache:
@@ -223,6 +249,9 @@ def library(cfg: FontConfig, chars: str) -> FontLibrary:
     lib = _LIBRARIES.get(key)
     if lib is None:
         lib = _LIBRARIES[key] = FontLibrary(cfg, chars, files)
+        if lib.skipped:  # once per process: said, not repeated for every renderer
+            names = ", ".join(Path(p).stem for p, _ in lib.skipped[:5]) + (" ..." if len(lib.skipped) > 5 else "")
+            print(f"note: {len(lib.skipped)} font(s) left out ({names}); `synth fonts` says why", file=sys.stderr)
     return lib
 
 
@@ -243,27 +272,35 @@ class FontLibrary:
             needed = chars + CURLY_QUOTES
             if entry is None or not set(needed) <= set(entry["checked"]):
                 try:
-                    font, cmap, family, style = _read_font(path)
+                    font, cmap, family, style, symbol = _read_font(path)
                 except SynthError as e:
                     if path not in system:
                         raise
                     self.skipped.append((str(path), str(e)))
                     continue
                 todo = needed if entry is None else "".join(c for c in needed if c not in entry["checked"])
-                got = render_check(font, todo, cmap)
+                got = "" if symbol else render_check(font, todo, cmap)
                 old = entry or {"checked": "", "covered": ""}
                 entry = {
                     "checked": old["checked"] + todo,
                     "covered": old["covered"] + got,
                     "family": family,
                     "style": style,
+                    "symbol": symbol,
                 }
                 cache.data[sha] = entry
                 cache.dirty = True
+            if entry.get("symbol"):
+                self.skipped.append((str(path), "its letters and digits map to other symbols (a symbol or dingbat "
+                                                "font)"))
+                continue
             covered = frozenset(entry["covered"]) & frozenset(chars)
             curly = set(CURLY_QUOTES) <= set(entry["covered"])
             self.fonts.append(FontInfo(str(path), path.stem, sha, entry["family"], entry["style"], covered, curly))
         cache.save()
+        if not self.fonts:
+            why = "; ".join(f"{Path(p).name}: {reason}" for p, reason in self.skipped)
+            raise SynthError(f"every font was left out ({why}); add fonts that draw the alphabet (--font-dir)")
         self.by_name = {f.name: f for f in self.fonts}
         # fonts as bits: one AND per character finds a text's fonts (random strings rarely repeat a set)
         self._char_fonts: dict[str, int] = {}

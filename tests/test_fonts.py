@@ -239,3 +239,33 @@ def test_system_font_files_without_fontconfig(tmp_path, monkeypatch):
     monkeypatch.setattr(sh, "which", lambda name: None)
     monkeypatch.setattr(synth.fonts, "SYSTEM_FONT_DIRS", (str(tmp_path / "fonts"), str(tmp_path / "none")))
     assert synth.fonts.system_font_files() == [tmp_path / "fonts" / "A.ttf"]
+
+
+def test_fonts_whose_letters_are_other_symbols_are_left_out(tmp_path, capsys):
+    """A cipher of LiberationSans: every ASCII letter mapped to another letter's glyph, as symbol and dingbat
+    fonts map them to stars and Greek. Its cmap and its render check pass; it must not draw Latin labels."""
+    import shutil
+
+    from conftest import SANS
+
+    font = TTFont(str(SANS))
+    letters = list("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+    best = font.getBestCmap()
+    glyphs = [best[ord(c)] for c in letters]
+    for table in font["cmap"].tables:
+        if table.isUnicode():
+            for c, g in zip(letters, glyphs[1:] + glyphs[:1], strict=True):
+                table.cmap[ord(c)] = g
+    (tmp_path / "fonts").mkdir()
+    font.save(str(tmp_path / "fonts" / "Cipher.ttf"))
+    shutil.copy(SANS, tmp_path / "fonts" / SANS.name)
+    cfg = FontConfig(bundled=False, dirs=[str(tmp_path / "fonts")])
+    lib = synth.fonts.library(cfg, DEFAULT_CHARS)
+    assert [f.name for f in lib.fonts] == ["LiberationSans-Regular"]
+    assert "Cipher" in lib.skipped[0][0] and "symbol" in lib.skipped[0][1]
+    assert "1 font(s) left out (Cipher)" in capsys.readouterr().err
+    assert main(["fonts", "--no-bundled-fonts", "--font-dir", str(tmp_path / "fonts")]) == 0
+    assert "left out" in capsys.readouterr().out
+    (tmp_path / "fonts" / SANS.name).unlink()
+    with pytest.raises(SynthError, match="every font was left out"):
+        FontLibrary(cfg, DEFAULT_CHARS)
