@@ -25,7 +25,7 @@ from synth.alphabet import Alphabet
 from synth.batch import renderers
 from synth.config import SynthConfig
 from synth.errors import SynthError
-from synth.files import write_atomic
+from synth.files import write_atomic, writing
 from synth.image import collate, load_image, to_model_input
 from synth.pool import run_ordered
 from synth.renderer import Renderer
@@ -104,6 +104,13 @@ def write(config: SynthConfig, out: str | Path, count: int, seed: int = 0, fmt: 
         raise SynthError(f"--workers {workers}: give 0 (render in this process) or more")
     renderer = Renderer(config)  # the whole config checked before anything is written
     out = Path(out)
+    with writing(out, "synth render"):
+        return _write(renderer, config, out, count, seed, fmt, shard_size, workers, progress)
+
+
+def _write(renderer: Renderer, config: SynthConfig, out: Path, count: int, seed: int, fmt: str, shard_size: int,
+           workers: int | None, progress: bool) -> Path:
+    """`write` with its arguments checked and its folder held."""
     args = {"config": config.to_dict(), "seed": seed, "count": count, "format": fmt, "shard_size": shard_size,
             "version": __version__}
     args_text = json.dumps(args, sort_keys=True, ensure_ascii=False)
@@ -204,6 +211,9 @@ def read_labels(path: str | Path) -> list[tuple[str, str]]:
         if "\t" not in line:
             raise SynthError(f"{p}:{n}: expected `image_path<TAB>text`, got {line[:80]!r}")
         rel, text = line.split("\t", 1)
+        if not (Path(path) / rel).resolve().is_relative_to(Path(path).resolve()):
+            raise SynthError(f"{p}:{n}: image {rel!r} lies outside {path}; labels.tsv paths stay inside the dataset "
+                             "folder: copy or link the image into it")
         rows.append((rel, text))
     if not rows:
         raise SynthError(f"{p} lists no images")

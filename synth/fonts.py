@@ -26,6 +26,7 @@ from PIL import ImageFont
 from synth.bundled import FONTS_DIR
 from synth.config import FontConfig
 from synth.errors import SynthError
+from synth.files import cache_dir
 from synth.rng import cumulative, pick
 
 BUNDLED_DIR = FONTS_DIR
@@ -44,13 +45,6 @@ SIZE_CORRECTION = (0.75, 1.35)
 CURLY_QUOTES = "\u2018\u2019\u201c\u201d"
 #: bumped when the render check changes, so stale cache entries are recomputed
 CHECK_VERSION = 2
-
-
-def cache_dir() -> Path:
-    root = os.environ.get("SYNTHOCR_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "synthocr"
-    )
-    return Path(root)
 
 
 @dataclass(frozen=True)

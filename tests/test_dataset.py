@@ -295,3 +295,27 @@ def test_corrupt_manifest(png_dataset, tmp_path):
     (broken / "manifest.json").write_text("{oops", encoding="utf-8")
     with pytest.raises(SynthError, match="corrupt"):
         synth.read(broken)
+
+
+def test_one_writer_per_folder(make_config, tmp_path):
+    from synth.files import writing
+
+    out = tmp_path / "ds"
+    with writing(out, "synth render"):  # as another run holding the folder would
+        with pytest.raises(SynthError, match=r"another synth render \(process \d+\) is writing to .*another --out"):
+            synth.write(make_config(), out, 5, workers=0, progress=False)
+    assert not out.exists()
+    synth.write(make_config(), out, 5, workers=0, progress=False)  # free again once the other is done
+    assert sorted(p.name for p in out.iterdir()) == [ARGS_FILE, "images", "labels.tsv", "manifest.json"]
+
+
+def test_labels_stay_inside_their_folder(tmp_path):
+    d = tmp_path / "set"
+    d.mkdir()
+    cv2.imwrite(str(tmp_path / "secret.png"), np.zeros((8, 8), np.uint8))
+    (d / "labels.tsv").write_text("../secret.png\tabc\n", encoding="utf-8")
+    with pytest.raises(SynthError, match="lies outside .*copy or link the image into it"):
+        list(iter_samples(d))
+    (d / "labels.tsv").write_text(f"{tmp_path / 'secret.png'}\tabc\n", encoding="utf-8")
+    with pytest.raises(SynthError, match="lies outside"):
+        list(iter_samples(d))

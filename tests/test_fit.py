@@ -351,3 +351,12 @@ def test_a_resume_may_lower_the_learning_rate(tmp_path, tiny_config):
     fit(tiny_config(steps=10, eval_every=10, checkpoint_every=10, warmup_steps=2), out, progress=False)
     lower = tiny_config(steps=12, eval_every=10, checkpoint_every=10, warmup_steps=2, learning_rate=1e-4)
     assert fit(lower, out, progress=False).step == 12  # as a NaN loss's message says to
+
+
+def test_one_run_per_model_dir(tmp_path, tiny_config):
+    from synth.files import writing
+    from train.fit import fit
+
+    with writing(tmp_path / "run", "train fit"), pytest.raises(SynthError, match="another train fit"):
+        fit(tiny_config(steps=5), tmp_path / "run", progress=False)
+    assert not (tmp_path / "run").exists()

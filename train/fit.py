@@ -21,6 +21,7 @@ import tensorflow as tf
 
 from synth.alphabet import Alphabet
 from synth.errors import SynthError
+from synth.files import writing
 from synth.fonts import library
 from synth.version import __version__
 from train import checkpoint, ctc, mix
@@ -74,38 +75,39 @@ def fit(cfg: FitConfig, out: str | Path, progress: bool = True) -> FitResult:
     if sum(r.ratio for r in real) >= 1.0:
         raise SynthError(f"--mix shares add up to {sum(r.ratio for r in real):g}; leave the stream some of each batch")
     start = initial_weights(t.init, model, alphabet) if t.init else None
-    run_dir = ModelDir(out)
-    cfg = run_dir.prepare(cfg)
-    run_dir.check_model(model)
-    schedule = WarmupCosine(t.learning_rate, t.warmup_steps, t.steps, t.final_lr_fraction)
-    optimizer = keras.optimizers.Adam(schedule, clipnorm=t.clipnorm, use_ema=t.ema > 0,
-                                      ema_momentum=t.ema or 0.99)
-    state = checkpoint.restore(run_dir.checkpoints, model, optimizer)
-    if state is None:
-        state = {"step": 0, "best": None, "bad_evals": 0}
-        if start is not None:  # a new run from a trained model's weights; a resumed one has its own
-            model.set_weights(start)
-    meta = {
-        "version": __version__, "model": t.model, "height": rc.height, "width": rc.width,
-        "output_steps": output_steps(model, rc.width) if rc.width else None,
-        "parameters": model.count_params(), "layers": layer_names(model),
-        "train_fonts": library(data.fonts, data.alphabet).manifest(), "holdout_fonts": held,
-    }
-    alphabet.save(run_dir.path / "alphabet.json")
-    loop = _Loop(cfg, run_dir, model, optimizer, schedule, state, meta)
-    loop.write_meta()
-    validator = Validator(cfg, data, model, alphabet)
-    with ExitStack() as stack:  # unwound in reverse: the feed (its thread and render workers) first
-        loop.open(stack, progress)
-        stream = training_batches(cfg, data, loop.step, burst)
-        if real:
-            stream = mix.mixed(stream, real, alphabet, t.seed, loop.step, t.batch_size)
-        feed = stack.enter_context(closing(step_inputs(stream, ahead=not burst)))
-        loop.run(feed, make_train_step(model, optimizer), validator)
-    if not run_dir.model_file.exists():
-        with averaged_weights(model, optimizer):
-            run_dir.save_model(model)
-    return FitResult(loop.step, state["best"], loop.stopped_early)
+    with writing(Path(out), "train fit"):  # one run per model dir at a time
+        run_dir = ModelDir(out)
+        cfg = run_dir.prepare(cfg)
+        run_dir.check_model(model)
+        schedule = WarmupCosine(t.learning_rate, t.warmup_steps, t.steps, t.final_lr_fraction)
+        optimizer = keras.optimizers.Adam(schedule, clipnorm=t.clipnorm, use_ema=t.ema > 0,
+                                          ema_momentum=t.ema or 0.99)
+        state = checkpoint.restore(run_dir.checkpoints, model, optimizer)
+        if state is None:
+            state = {"step": 0, "best": None, "bad_evals": 0}
+            if start is not None:  # a new run from a trained model's weights; a resumed one has its own
+                model.set_weights(start)
+        meta = {
+            "version": __version__, "model": t.model, "height": rc.height, "width": rc.width,
+            "output_steps": output_steps(model, rc.width) if rc.width else None,
+            "parameters": model.count_params(), "layers": layer_names(model),
+            "train_fonts": library(data.fonts, data.alphabet).manifest(), "holdout_fonts": held,
+        }
+        alphabet.save(run_dir.path / "alphabet.json")
+        loop = _Loop(cfg, run_dir, model, optimizer, schedule, state, meta)
+        loop.write_meta()
+        validator = Validator(cfg, data, model, alphabet)
+        with ExitStack() as stack:  # unwound in reverse: the feed (its thread and render workers) first
+            loop.open(stack, progress)
+            stream = training_batches(cfg, data, loop.step, burst)
+            if real:
+                stream = mix.mixed(stream, real, alphabet, t.seed, loop.step, t.batch_size)
+            feed = stack.enter_context(closing(step_inputs(stream, ahead=not burst)))
+            loop.run(feed, make_train_step(model, optimizer), validator)
+        if not run_dir.model_file.exists():
+            with averaged_weights(model, optimizer):
+                run_dir.save_model(model)
+        return FitResult(loop.step, state["best"], loop.stopped_early)
 
 
 def initial_weights(init: str, model: keras.Model, alphabet: Alphabet) -> list[np.ndarray]:
