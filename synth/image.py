@@ -20,16 +20,38 @@ from synth.errors import SynthError
 KEYS = ("image", "width", "label", "label_length", "text", "font")
 
 
+#: EXIF orientation -> how to stand the image up: (rotation, as np.rot90's k), then a left-right flip
+EXIF_TURNS = {2: (0, True), 3: (2, False), 4: (2, True), 5: (1, True), 6: (3, False), 7: (3, True), 8: (1, False)}
+
+
 def load_image(path: Path) -> np.ndarray:
-    """Any image file (8/16-bit, grey, colour, alpha) as grey uint8; a clear error when it cannot be read."""
+    """Any image file (8/16-bit, grey, colour, alpha) as grey uint8, as a viewer shows it: transparency over
+    white (text drawn only in the alpha channel reads), turned as its EXIF orientation says (phone photos); a
+    clear error when it cannot be read."""
     img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     if img is None:
         raise SynthError(f"cannot read image {path}: missing or corrupt; fix or remove its labels.tsv line")
     if img.dtype != np.uint8:
         img = (img / 257).astype(np.uint8) if img.dtype == np.uint16 else img.astype(np.uint8)
+    if img.ndim == 3 and img.shape[2] == 4:  # over white, as a viewer shows it
+        alpha = img[:, :, 3:].astype(np.float32) * (1.0 / 255.0)
+        img = (img[:, :, :3] * alpha + 255.0 * (1.0 - alpha)).astype(np.uint8)
     if img.ndim == 3:
-        img = cv2.cvtColor(img, cv2.COLOR_BGRA2GRAY if img.shape[2] == 4 else cv2.COLOR_BGR2GRAY)
+        img = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
+    if Path(path).suffix.lower() in (".jpg", ".jpeg", ".tif", ".tiff", ".webp"):
+        k, flip = EXIF_TURNS.get(_exif_orientation(path), (0, False))
+        img = np.ascontiguousarray(np.rot90(np.fliplr(img) if flip else img, k))
     return img
+
+
+def _exif_orientation(path: Path) -> int:
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            return int(im.getexif().get(0x0112, 1))
+    except (OSError, ValueError):
+        return 1
 
 
 def to_model_input(img: np.ndarray, height: int, width: int | None) -> np.ndarray:

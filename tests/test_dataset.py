@@ -319,3 +319,25 @@ def test_labels_stay_inside_their_folder(tmp_path):
     (d / "labels.tsv").write_text(f"{tmp_path / 'secret.png'}\tabc\n", encoding="utf-8")
     with pytest.raises(SynthError, match="lies outside"):
         list(iter_samples(d))
+
+
+def test_images_load_as_a_viewer_shows_them(tmp_path):
+    from PIL import Image, ImageOps
+
+    from synth.image import load_image
+
+    ink = np.zeros((20, 60), np.uint8)
+    ink[5:15, 10:50] = 255  # the text's shape, only in the alpha channel
+    rgba = np.dstack([np.zeros((20, 60, 3), np.uint8), ink])
+    cv2.imwrite(str(tmp_path / "alpha.png"), rgba)
+    got = load_image(tmp_path / "alpha.png")
+    assert got[10, 30] == 0 and got[0, 0] == 255  # black text on white, not a blank image
+    wide = np.zeros((20, 60), np.uint8)
+    wide[:, :10] = 255
+    for orientation in range(1, 9):  # each EXIF orientation, as Pillow's exif_transpose stands it up
+        im = Image.fromarray(wide)
+        exif = im.getexif()
+        exif[0x0112] = orientation
+        im.save(tmp_path / f"o{orientation}.jpg", exif=exif, quality=95)
+        want = np.asarray(ImageOps.exif_transpose(Image.open(tmp_path / f"o{orientation}.jpg")).convert("L"))
+        assert np.array_equal(load_image(tmp_path / f"o{orientation}.jpg"), want), orientation
