@@ -259,7 +259,7 @@ class FontLibrary:
         self.fonts: list[FontInfo] = []
         #: system fonts left out, with why: the user cannot mend them, so they are passed over, not refused
         self.skipped: list[tuple[str, str]] = []
-        system = set(system_font_files()) if cfg.system else set()
+        own = [BUNDLED_DIR, *(Path(d) for d in cfg.dirs)]  # a font there is the user's to mend: refused, not passed
         for path in discover(cfg) if files is None else files:
             sha = _sha256(path)
             entry = cache.data.get(sha)
@@ -268,7 +268,7 @@ class FontLibrary:
                 try:
                     font, cmap, family, style, symbol = _read_font(path)
                 except SynthError as e:
-                    if path not in system:
+                    if not cfg.system or any(path.is_relative_to(d) for d in own):
                         raise
                     self.skipped.append((str(path), str(e)))
                     continue

@@ -94,6 +94,10 @@ def mixed(batches: Iterator[dict[str, Any]], sets: list[RealSet], alphabet: Alph
     by real ones, each set taking its share."""
     step = start_step
     for batch in batches:
+        if not any(slots(step, batch_size, real.ratio)[1] for real in sets):  # no real sample this step
+            yield batch
+            step += 1
+            continue
         images, texts, fonts = list(batch["image"]), list(batch["text"]), list(batch["font"])
         widths = list(batch["width"])
         end = len(images)
