@@ -9,6 +9,7 @@ from pathlib import Path
 
 from synth.direction import has_rtl, paragraph_rtl, to_logical, to_visual
 from synth.errors import SynthError
+from synth.files import read_json
 
 BLANK = 0
 #: Labels are padded with the blank id: `tf.sparse.from_dense` then drops the padding for free.
@@ -103,7 +104,8 @@ class Alphabet:
 
     @classmethod
     def load(cls, path: str | Path) -> Alphabet:
-        try:
-            return cls.from_json(json.loads(Path(path).read_text(encoding="utf-8")))
-        except (OSError, ValueError, KeyError) as e:
-            raise SynthError(f"cannot read alphabet file {path}: {e}; expected JSON with a 'chars' string") from None
+        data = read_json(path, "alphabet file", "restore the alphabet.json the model was trained with")
+        if not isinstance(data, dict) or not isinstance(data.get("chars"), str):
+            raise SynthError(f"alphabet file {path} holds no 'chars' string; restore the alphabet.json the model "
+                             "was trained with")
+        return cls.from_json(data)

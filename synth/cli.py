@@ -7,10 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from collections.abc import Sequence
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter hides our output
 
 from synth.flags import add_config_args, config_from_args, run_cli
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import types
 import typing
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from typing import Any
 
 from synth.alphabet import DEFAULT_CHARS
 from synth.errors import SynthError
+from synth.files import read_json
 
 #: the text sources `TextConfig.sources` may weigh
 TEXT_SOURCES = ("random", "words", "corpus", "prose")
@@ -22,6 +24,8 @@ TEXT_SOURCES = ("random", "words", "corpus", "prose")
 CASES = ("lower", "upper", "title", "keep")
 #: the background kinds of `EffectsConfig.backgrounds`
 BACKGROUNDS = ("flat", "gradient", "texture", "image")
+#: the canvas must give each character of the longest text at least height / this many pixels
+CHAR_WIDTH_PER_HEIGHT = 6
 
 
 @dataclass
@@ -425,7 +429,19 @@ class SynthConfig(JsonConfig):
         problems = [] if self.alphabet else ["the alphabet is empty: pass at least one character (e.g. --alphabet "
                                              "0123456789)"]
         problems += self.text.problems(self.alphabet) + self.fonts.problems() + self.render.problems()
-        return problems + self.effects.problems()
+        return problems + self.effects.problems() + self._fit_problems()
+
+    def _fit_problems(self) -> list[str]:
+        """The longest text must fit the canvas at a readable size: a text wider than the canvas is shrunk to
+        fit, and letters narrower than a sixth of the height (5 pixels at 32) are no longer letters."""
+        rc, n = self.render, self.text.max_len
+        canvas, flag = (rc.width, "render.width") if rc.width is not None else (rc.max_width, "render.max_width")
+        least = rc.height / CHAR_WIDTH_PER_HEIGHT
+        if rc.height < 8 or n < 1 or canvas < rc.height or canvas / n >= least:
+            return []  # (the first three are problems of their own)
+        return [f"{flag} {canvas} leaves {canvas / n:.1f} pixels for each of text.max_len={n} characters, too few "
+                f"to read at height {rc.height} (at least {least:.1f}); widen it to {math.ceil(n * least)}, lower "
+                f"--max-len to {int(canvas / least)}, or use --width auto"]
 
     def validate(self) -> None:
         """Every check of the values, gathered in one SynthError that names each problem and its fix."""
@@ -487,17 +503,7 @@ def raise_problems(problems: list[str]) -> None:
 
 def load_json_config(cls: type, path: str | Path) -> Any:
     """Read a JSON config file into the dataclass `cls`, with a clear error for a bad file or key."""
-    return config_from_json(cls, read_json(path))
-
-
-def read_json(path: str | Path) -> Any:
-    """A JSON file's data; a SynthError naming the file when it cannot be read or parsed."""
-    try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as e:
-        raise SynthError(f"cannot read config file {path}: {e.strerror}") from None
-    except ValueError as e:
-        raise SynthError(f"config file {path} is not valid JSON: {e}") from None
+    return config_from_json(cls, read_json(path, "config file"))
 
 
 def config_from_json(cls: type, data: Any) -> Any:

@@ -25,9 +25,10 @@ from synth.alphabet import Alphabet
 from synth.batch import renderers
 from synth.config import SynthConfig
 from synth.errors import SynthError
-from synth.files import write_atomic, writing
+from synth.files import read_json, read_text, write_atomic, writing
 from synth.image import collate, load_image, to_model_input
 from synth.pool import run_ordered
+from synth.quiet import tensorflow
 from synth.renderer import Renderer
 from synth.version import __version__
 
@@ -72,7 +73,7 @@ def _write_png_shard(out: Path, name: str, rows: list) -> None:
 
 
 def _write_tfrecord_shard(out: Path, name: str, rows: list) -> None:
-    import tensorflow as tf
+    tf = tensorflow()
 
     def feature(v: bytes | int) -> tf.train.Feature:
         if isinstance(v, bytes):
@@ -104,6 +105,8 @@ def write(config: SynthConfig, out: str | Path, count: int, seed: int = 0, fmt: 
         raise SynthError(f"--workers {workers}: give 0 (render in this process) or more")
     renderer = Renderer(config)  # the whole config checked before anything is written
     out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise SynthError(f"--out {out} is a file; give a folder (new, or the one a killed run left to resume)")
     with writing(out, "synth render"):
         return _write(renderer, config, out, count, seed, fmt, shard_size, workers, progress)
 
@@ -112,27 +115,25 @@ def _write(renderer: Renderer, config: SynthConfig, out: Path, count: int, seed:
            workers: int | None, progress: bool) -> Path:
     """`write` with its arguments checked and its folder held."""
     args = {"config": config.to_dict(), "seed": seed, "count": count, "format": fmt, "shard_size": shard_size,
-            "version": __version__}
+            "version": __version__, "fonts": renderer.fonts.manifest()}
     args_text = json.dumps(args, sort_keys=True, ensure_ascii=False)
     manifest_path = out / "manifest.json"
     if out.exists() and any(out.iterdir()):
         prev = out / ARGS_FILE
-        if not prev.exists() or prev.read_text(encoding="utf-8") != args_text:
-            _refuse_resume(out, prev, args)
-        if manifest_path.exists():
-            return out  # already complete
+        if (not prev.exists() or prev.read_text(encoding="utf-8") != args_text) and _refuse_resume(out, prev, args):
+            return out  # complete, by another version: nothing to render
+    n_shards = -(-count // shard_size)
+    todo = _missing_shards(out, fmt, n_shards)
+    if not todo and manifest_path.exists():
+        return out  # complete
     out.mkdir(parents=True, exist_ok=True)
     write_atomic(out / ARGS_FILE, args_text)
     for stale in out.glob(".*tmp-*"):  # shards (.tmp-NAME-PID) and files of write_atomic (.NAME.tmp-PID)
         shutil.rmtree(stale, ignore_errors=True) if stale.is_dir() else stale.unlink()
     for stale in (out / "images").glob(".tmp-*") if (out / "images").exists() else []:
         shutil.rmtree(stale, ignore_errors=True)
-
-    n_shards = -(-count // shard_size)
-    todo = [k for k in range(n_shards) if not (out / _shard_name(fmt, k, n_shards)).exists()]
-    done = sum(min(shard_size, count - k * shard_size) for k in range(n_shards) if k not in set(todo))
     tasks = [(seed, k * shard_size, min(shard_size, count - k * shard_size)) for k in todo]
-    bar = _progress(count, done if todo else count, progress)
+    bar = _progress(count, count - sum(t[2] for t in tasks), progress)
     if fmt == "png":  # the workers write their shards
         tasks = [(*t, str(out), _shard_name(fmt, k, n_shards)) for k, t in zip(todo, tasks, strict=True)]
         for n in run_ordered(renderers(config), _render_png_shard, tasks, workers):
@@ -143,10 +144,9 @@ def _write(renderer: Renderer, config: SynthConfig, out: Path, count: int, seed:
             bar.update(len(rows))
     bar.close()
 
-    if fmt == "png":
-        lines = [(out / _shard_name(fmt, k, n_shards) / "labels.tsv").read_text(encoding="utf-8")
-                 for k in range(n_shards)]
-        write_atomic(out / "labels.tsv", "".join(lines))
+    if fmt == "png":  # shard by shard: a billion labels do not fit in memory
+        write_atomic(out / "labels.tsv", ((out / _shard_name(fmt, k, n_shards) / "labels.tsv").read_text(
+            encoding="utf-8") for k in range(n_shards)))
     manifest = {
         "version": __version__,
         "format": fmt,
@@ -162,25 +162,51 @@ def _write(renderer: Renderer, config: SynthConfig, out: Path, count: int, seed:
     return out
 
 
-def _refuse_resume(out: Path, prev: Path, args: dict[str, Any]) -> None:
-    """The clear error for an --out that holds something else: other files, other arguments, or an unfinished
-    dataset that another version began (its samples' pixels differ, so the shards would not match)."""
+def _missing_shards(out: Path, fmt: str, n_shards: int) -> list[int]:
+    """The shards not yet under their final names, from one listing of their folder (a stat per shard took
+    40 s before the first sample of a million shards)."""
+    folder = out / "images" if fmt == "png" else out
+    have = set(os.listdir(folder)) if folder.is_dir() else set()
+    return [k for k in range(n_shards) if _shard_name(fmt, k, n_shards).rpartition("/")[2] not in have]
+
+
+def _refuse_resume(out: Path, prev: Path, args: dict[str, Any]) -> bool:
+    """For an --out whose recorded arguments are not these: True when it is complete, by another version
+    (nothing to render), False when the difference is safe to go on with (a record from before fonts were
+    recorded), else the clear error: other files, other arguments, other fonts, or an unfinished dataset that
+    another version began (its samples' pixels differ, so the shards would not match)."""
     try:
         theirs = json.loads(prev.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         theirs = None
     if isinstance(theirs, dict):
         version = theirs.pop("version", "0.3.0 or earlier")
-        mine = {k: v for k, v in args.items() if k != "version"}
+        fonts = theirs.pop("fonts", None)
+        mine = {k: v for k, v in args.items() if k not in ("version", "fonts")}
         theirs["config"] = SynthConfig.from_dict(theirs.get("config", {})).to_dict() if "config" in theirs else None
         if theirs == mine and version != args["version"]:
             if (out / "manifest.json").exists():
-                return  # complete: nothing to render
+                return True
             raise SynthError(f"{out} holds a dataset begun by synthocr {version}, whose samples differ from this "
                              f"version's ({args['version']}): finish it with synthocr {version}, or render into a "
                              "new --out folder")
+        if theirs == mine and fonts not in (None, args["fonts"]):
+            raise SynthError(f"{out} was begun with other fonts ({_font_changes(fonts, args['fonts'])}): its samples "
+                             "would mix two font sets; put the fonts back as they were to resume, or render into a "
+                             "new --out folder")
+        if theirs == mine:
+            return False
     raise SynthError(f"{out} already holds other files or a dataset made with other arguments; choose an empty "
                      "--out folder, or run the same command as before to resume it")
+
+
+def _font_changes(before: list[dict], now: list[dict]) -> str:
+    """What changed between two font lists (`FontLibrary.manifest`), for a message."""
+    a, b = ({f["name"]: f["sha256"] for f in fonts} for fonts in (before, now))
+    parts = [f"{what}: {', '.join(names[:5])}{' ...' if len(names) > 5 else ''}" for what, names in (
+        ("added", sorted(b.keys() - a.keys())), ("gone", sorted(a.keys() - b.keys())),
+        ("changed", sorted(k for k in a.keys() & b.keys() if a[k] != b[k]))) if names]
+    return "; ".join(parts)
 
 
 def _progress(total: int, initial: int, enabled: bool) -> Any:
@@ -193,10 +219,23 @@ def read_manifest(path: str | Path) -> dict[str, Any] | None:
     p = Path(path) / "manifest.json"
     if not p.exists():
         return None
-    try:
-        return json.loads(p.read_text(encoding="utf-8"))
-    except ValueError as e:
-        raise SynthError(f"{p} is corrupt ({e}); re-render the dataset") from None
+    manifest = read_json(p, "manifest", "run the synth render command that made the dataset again: it rewrites "
+                         "the manifest")
+    if not isinstance(manifest, dict) or not {"format", "shards", "config", "count"} <= manifest.keys():
+        raise SynthError(f"{p} is not a synth render manifest; run the synth render command that made the dataset "
+                         "again, or delete the file to read the folder by its labels.tsv")
+    return manifest
+
+
+def _check_shards(path: Path, manifest: dict[str, Any]) -> None:
+    """Every shard the manifest names is there: one deleted by hand would otherwise be found mid-read."""
+    missing = [s for s in manifest["shards"] if not (path / s).exists()]
+    if missing:
+        m = manifest
+        raise SynthError(f"{path}: {len(missing)} of its {len(m['shards'])} shards are missing ({missing[0]} ...); "
+                         f"render them again with `synth render --config {path / 'manifest.json'} --out {path} --count "
+                         f"{m['count']} --seed {m.get('seed', 0)} --format {m['format']} --shard-size "
+                         f"{m.get('shard_size', 1000)}` (it renders only the missing ones)")
 
 
 def read_labels(path: str | Path) -> list[tuple[str, str]]:
@@ -205,7 +244,7 @@ def read_labels(path: str | Path) -> list[tuple[str, str]]:
     if not p.exists():
         raise SynthError(f"{path} has no labels.tsv; a dataset folder needs `image_path<TAB>text` lines")
     rows = []
-    for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1):
+    for n, line in enumerate(read_text(p, "labels file").splitlines(), 1):
         if not line.strip():
             continue
         if "\t" not in line:
@@ -224,15 +263,20 @@ def iter_samples(path: str | Path) -> Iterator[tuple[np.ndarray, str, str]]:
     """(grey uint8 image as stored, text, font or '') for every sample of a dataset folder, in order."""
     path = Path(path)
     manifest = read_manifest(path)
+    if manifest is not None:
+        _check_shards(path, manifest)
     if manifest is not None and manifest["format"] == "tfrecord":
-        import tensorflow as tf
-
-        files = [str(path / s) for s in manifest["shards"]]
+        tf = tensorflow()
         feats = {k: tf.io.FixedLenFeature([], tf.string) for k in ("image", "text", "font")}
-        for rec in tf.data.TFRecordDataset(files).as_numpy_iterator():
-            ex = tf.io.parse_single_example(rec, feats)
-            img = cv2.imdecode(np.frombuffer(ex["image"].numpy(), np.uint8), cv2.IMREAD_GRAYSCALE)
-            yield img, ex["text"].numpy().decode("utf-8"), ex["font"].numpy().decode("utf-8")
+        for shard in manifest["shards"]:
+            try:
+                for rec in tf.data.TFRecordDataset(str(path / shard)).as_numpy_iterator():
+                    ex = tf.io.parse_single_example(rec, feats)
+                    img = cv2.imdecode(np.frombuffer(ex["image"].numpy(), np.uint8), cv2.IMREAD_GRAYSCALE)
+                    yield img, ex["text"].numpy().decode("utf-8"), ex["font"].numpy().decode("utf-8")
+            except (tf.errors.DataLossError, tf.errors.NotFoundError, tf.errors.InvalidArgumentError):
+                raise SynthError(f"{path / shard} is damaged; delete it and run the synth render command that made "
+                                 "the dataset again (it renders only the missing shards)") from None
         return
     fonts: dict[str, str] = {}
     if manifest is not None:
@@ -250,6 +294,9 @@ def _check_rows(path: Path, rows: list[tuple[str, str]], alphabet: Alphabet, max
         where = f"{path / 'labels.tsv'}:{n}"
         if not (path / rel).is_file():
             raise SynthError(f"{where}: image {rel} not found; fix or remove the line")
+        if not cv2.haveImageReader(str(path / rel)):  # its first bytes: cheap, and before anything is written
+            raise SynthError(f"{where}: {rel} is not an image OpenCV can read (damaged, or another kind of file); "
+                             "fix or remove the line")
         if encode == "strict":
             missing = alphabet.missing(text)
             if missing:
@@ -275,6 +322,8 @@ def read(path: str | Path, height: int | None = None, width: int | None | str = 
     if not path.is_dir():
         raise SynthError(f"dataset folder not found: {path}")
     manifest = read_manifest(path)
+    if manifest is not None:
+        _check_shards(path, manifest)
     cfg = SynthConfig.from_dict(manifest["config"]) if manifest else None
     height = height or (cfg.render.height if cfg else 32)
     if width == "auto":

@@ -14,6 +14,7 @@ from typing import NamedTuple
 import freetype
 import numpy as np
 
+from synth.errors import SynthError
 from synth.fonts import LetterBox
 from synth.shaping import Shaped, Shaper
 
@@ -24,6 +25,7 @@ class GlyphAtlas:
     (`FontLibrary.letter_box`)."""
 
     def __init__(self, path: str, px: int, letter_box: LetterBox, shaper: Shaper):
+        self.path = path
         self.face = freetype.Face(path)
         self.face.set_pixel_sizes(0, px)
         self.shaper = shaper
@@ -37,9 +39,14 @@ class GlyphAtlas:
         g = self.glyphs.get(gid)
         if g is None:
             face = self.face
-            face.load_glyph(gid, freetype.FT_LOAD_DEFAULT)
-            slot = face.glyph
-            slot.render(freetype.FT_RENDER_MODE_NORMAL)
+            try:
+                face.load_glyph(gid, freetype.FT_LOAD_DEFAULT)
+                slot = face.glyph
+                slot.render(freetype.FT_RENDER_MODE_NORMAL)
+            except freetype.FT_Exception as e:  # glyph data the coverage check's size did not trip over
+                raise SynthError(f"font {self.path}: glyph {gid} cannot be drawn at "
+                                 f"{self.px} pixels ({e}); the file is damaged: take it out of the font folder, or "
+                                 "replace it") from None
             bm = slot.bitmap
             rows, width, pitch = bm.rows, bm.width, bm.pitch
             if rows and width:

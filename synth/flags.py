@@ -8,13 +8,16 @@ line and exits 2, without a traceback.
 from __future__ import annotations
 
 import argparse
+import errno
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 
 from synth.alphabet import Alphabet, named_alphabet
 from synth.config import EffectsConfig, SynthConfig, replace_path
 from synth.errors import SynthError
+from synth.files import read_text
 
 
 def add_config_args(p: argparse.ArgumentParser) -> None:
@@ -62,10 +65,7 @@ def apply_data_flags(a: argparse.Namespace, cfg: SynthConfig) -> SynthConfig:
         chars = a.alphabet
         script = named_alphabet(chars)
         if chars.startswith("@"):
-            try:
-                chars = open(chars[1:], encoding="utf-8").read().replace("\n", "")
-            except OSError as e:
-                raise SynthError(f"cannot read alphabet file {chars[1:]}: {e.strerror}") from None
+            chars = read_text(chars[1:], "alphabet file").replace("\n", "")
         elif script is not None:  # a named script: its charset, its bundled fonts, and random strings of it
             chars = script
             cfg.fonts.scripts = list(dict.fromkeys([*cfg.fonts.scripts, a.alphabet]))
@@ -131,17 +131,63 @@ def _weights(s: str) -> dict[str, float]:
     return out
 
 
+#: what to do about the operating system's refusals, by errno; the writers leave only whole files behind, so
+#: after the fix the same command goes on where it stopped
+_OS_FIXES = {
+    errno.ENOSPC: "free some space, then run the same command again: it goes on from where it stopped",
+    errno.EDQUOT: "free some space, then run the same command again: it goes on from where it stopped",
+    errno.EROFS: "the disk is read-only: choose a folder you can write to",
+    errno.EACCES: "choose a folder you can write to, or fix its permissions",
+    errno.EPERM: "choose a folder you can write to, or fix its permissions",
+    errno.ENOTDIR: "a file stands where a folder is needed: choose another path",
+    errno.EISDIR: "a folder stands where a file is needed: choose another path",
+    errno.ENOENT: "check the path",
+    errno.ENAMETOOLONG: "choose a shorter path",
+}
+
+
+def _os_error(e: OSError) -> str:
+    where = f": {e.filename}" if e.filename else ""
+    return f"{e.strerror or e}{where}; {_OS_FIXES.get(e.errno or 0, 'fix that, then run the same command again')}"
+
+
+def _user_error_inside(e: Exception) -> str | None:
+    """A SynthError raised inside a tf.data pipeline reaches us wrapped in a TensorFlow error, with the
+    pipeline's traceback in its text: its own message, or None for any other error."""
+    text = str(e)
+    if not type(e).__module__.startswith("tensorflow") or "SynthError: " not in text:
+        return None
+    return text.split("SynthError: ", 1)[1].split("\n", 1)[0].strip()
+
+
 def run_cli(main: Callable[[Sequence[str] | None], int]) -> Callable[[Sequence[str] | None], int]:
-    """Wrap a CLI entry point: a SynthError becomes one line on stderr and exit status 2."""
+    """Wrap a CLI entry point: a user's error (a SynthError, one the operating system raised: a full or
+    read-only disk) becomes one line on stderr and exit status 2; Ctrl-C one word and 130; a closed pipe
+    (`synth config | head`) nothing. SYNTHOCR_DEBUG=1 lets the traceback through."""
 
     def wrapped(argv: Sequence[str] | None = None) -> int:
         try:
-            return main(argv)
-        except SynthError as e:
-            print(f"error: {e}", file=sys.stderr)
-            return 2
+            status = main(argv)
+            sys.stdout.flush()  # here, so that a reader gone away is seen here and not at exit
+            return status
+        except BrokenPipeError:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the exit's flush writes nowhere
+            return 141
         except KeyboardInterrupt:
             print("interrupted", file=sys.stderr)
             return 130
+        except Exception as e:
+            if os.environ.get("SYNTHOCR_DEBUG"):
+                raise
+            if isinstance(e, SynthError):
+                message = str(e)
+            elif isinstance(e, OSError):
+                message = _os_error(e)
+            elif (inside := _user_error_inside(e)) is not None:
+                message = inside
+            else:
+                raise
+            print(f"error: {message}", file=sys.stderr)
+            return 2
 
     return wrapped

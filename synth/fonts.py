@@ -94,7 +94,10 @@ def render_check(font: ImageFont.FreeTypeFont, chars: str, cmap: set[int]) -> st
         if ch.isspace():
             ok.append(ch)
             continue
-        bmp = _glyph_bitmap(font, ch)
+        try:
+            bmp = _glyph_bitmap(font, ch)
+        except OSError:  # damaged glyph data ("invalid outline", "raster overflow"): it draws nothing
+            continue
         if bmp.size == 0 or int(bmp.max()) < 64:
             continue  # maps to an empty glyph
         if bmp.shape == notdef.shape and np.array_equal(bmp, notdef):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import signal
 import sys
 import threading
 from collections import deque
@@ -53,23 +54,46 @@ def _unstash(result: Any, shm: SharedMemory | None, slot: int, slot_bytes: int) 
 def _worker(tasks: Connection, results: Connection, make_state: Callable[[], Any], nice: int,
             shm_name: str | None, slot_bytes: int) -> None:
     """A worker process: tasks in on one pipe, results (or the exception) out on another, images in its
-    shared slots where the parent gave it some."""
+    shared slots where the parent gave it some. Ctrl-C is the parent's to handle (it stops the workers), and
+    a parent gone (killed) ends the worker quietly: neither prints a worker's traceback."""
+    if hasattr(signal, "pthread_sigmask"):  # started with SIGINT blocked (see `_sigint_blocked`)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     if nice:
         os.nice(nice)
     state = make_state()
     # attached, not made: the parent unlinks it. Spawned workers share the parent's resource tracker, so their
     # attaching registers nothing new and leaves the parent's registration, which cleans up if it is killed
     shm = SharedMemory(name=shm_name) if shm_name else None
-    while True:
-        task = tasks.recv()
-        if task is None:
-            return
-        fn, args, slot = task
-        try:
-            result = fn(state, *args)
-            results.send((True, result if shm is None else _stash(result, shm, slot, slot_bytes)))
-        except Exception as e:  # handed to the parent, which raises it
-            results.send((False, e))
+    try:
+        while True:
+            task = tasks.recv()
+            if task is None:
+                return
+            fn, args, slot = task
+            try:
+                result = fn(state, *args)
+                results.send((True, result if shm is None else _stash(result, shm, slot, slot_bytes)))
+            except (EOFError, BrokenPipeError, ConnectionResetError):
+                raise
+            except Exception as e:  # handed to the parent, which raises it
+                results.send((False, e))
+    except (EOFError, BrokenPipeError, ConnectionResetError):
+        return  # the parent is gone
+
+
+@contextmanager
+def _sigint_blocked() -> Iterator[None]:
+    """Start workers with Ctrl-C blocked: a terminal sends it to every process of the group, and a worker still
+    importing its modules would print a KeyboardInterrupt traceback before `_worker` could ignore it."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def _widen(conn: Connection, nbytes: int = 1 << 20) -> None:
@@ -146,7 +170,7 @@ def run_ordered(make_state: Callable[[], Any], fn: Callable, tasks: Iterable[tup
     blocks: list[SharedMemory | None] = []  # a worker's slots: one per task it may have in flight
     procs = []
     try:
-        with _main_module_hidden():
+        with _main_module_hidden(), _sigint_blocked():
             for _ in range(workers):
                 shm = SharedMemory(create=True, size=per_worker * slot_bytes) if slot_bytes > 0 else None
                 blocks.append(shm)

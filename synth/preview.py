@@ -10,6 +10,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from synth.bundled import FONTS_DIR
 from synth.config import SynthConfig
+from synth.errors import SynthError
 from synth.renderer import Renderer
 
 CAPTION_FONT = FONTS_DIR / "dejavu" / "DejaVuSansMono-Bold.ttf"
@@ -46,6 +47,11 @@ def grid(tiles: list[tuple[np.ndarray, list[str]]], columns: int = 4, scale: int
 def preview(config: SynthConfig | None, out: str | Path, seed: int = 0, count: int = 32, columns: int = 4,
             boxes: bool = False) -> Path:
     """A sheet of `count` samples with their texts and fonts; with `boxes`, each character's box drawn over it."""
+    out = Path(out)
+    if out.is_dir():
+        raise SynthError(f"--out {out} is a folder; give the PNG file to write, e.g. {out / 'preview.png'}")
+    if count < 1 or columns < 1:
+        raise SynthError(f"--count {count} --columns {columns}: give at least one sample and one column")
     renderer = Renderer(config)
     tiles = []
     for i in range(count):
@@ -56,7 +62,6 @@ def preview(config: SynthConfig | None, out: str | Path, seed: int = 0, count: i
                 grey = 0 if img[int(b[1]) : int(b[3]) + 1, int(b[0]) : int(b[2]) + 1].mean() > 127 else 255
                 cv2.rectangle(img, (int(b[0]), int(b[1])), (int(np.ceil(b[2])) - 1, int(np.ceil(b[3])) - 1), grey, 1)
         tiles.append((img, [repr(spec.text)[1:-1], spec.font]))
-    out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    grid(tiles, columns).save(out)
+    grid(tiles, columns).save(out, format="PNG")  # whatever the name ends in
     return out

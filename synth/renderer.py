@@ -52,6 +52,12 @@ class Renderer:
         rc = config.render
         self.text = TextSource(config.text, self.alphabet)
         self.fonts = library(config.fonts, self.alphabet.chars)
+        nobody = "".join(c for c in self.alphabet.chars if not c.isspace()
+                         and not any(c in f.covered for f in self.fonts.fonts))
+        if nobody:  # never drawn, so never learnt: a model's output for it would be noise
+            raise SynthError(f"no font draws {nobody!r} of the alphabet; add a font that has it (--font-dir, "
+                             "--system-fonts, or the script's name as --alphabet), or take it out of the alphabet "
+                             "(`synth fonts` lists what each font draws)")
         self.geometry = Geometry(config.effects, rc)
         self.paper = Paper(config.effects.paper)
         self.effects = build_effects(config.effects)

@@ -10,12 +10,14 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
-import tensorflow as tf
 
 from synth.batch import message_size, render_messages
 from synth.config import SynthConfig
 from synth.image import KEYS
 from synth.malloc import reuse_large_buffers
+from synth.quiet import tensorflow
+
+tf = tensorflow()
 
 
 def float_images(images: tf.Tensor) -> tf.Tensor:

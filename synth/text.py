@@ -12,6 +12,7 @@ from pathlib import Path
 from synth.alphabet import Alphabet
 from synth.config import TextConfig
 from synth.errors import SynthError
+from synth.files import read_text
 from synth.rng import Uniforms, cumulative
 
 BUNDLED_WORDS = Path(__file__).parent / "data" / "words.txt"
@@ -19,12 +20,7 @@ BUNDLED_WORDS = Path(__file__).parent / "data" / "words.txt"
 
 @lru_cache(maxsize=8)
 def _read_lines(path: str) -> tuple[str, ...]:
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SynthError(f"text file not found: {path}; check the lexicon/corpus path in the config") from None
-    except UnicodeDecodeError as e:
-        raise SynthError(f"text file {path} is not UTF-8 ({e}); convert it with iconv -t UTF-8") from None
+    text = read_text(path, "text file")
     lines = tuple(s for s in (line.strip() for line in text.splitlines()) if s)
     if not lines:
         raise SynthError(f"text file {path} has no non-empty lines")

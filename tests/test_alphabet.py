@@ -113,10 +113,8 @@ def test_non_latin_alphabet_renders():
 def test_non_latin_text_without_fonts_fails_clearly():
     cfg = SynthConfig(alphabet="абв", text=TextConfig(sources={"random": 1.0}, max_len=4),
                       fonts=FontConfig(include=["Breip"]))
-    r = Renderer(cfg)  # the library builds: fonts may cover part of an alphabet
-    assert r.fonts.fonts[0].lacks("абв") == "абв"
-    with pytest.raises(SynthError, match="no font can draw"):
-        r.sample_spec(0, 0)
+    with pytest.raises(SynthError, match="no font draws 'абв' of the alphabet"):
+        Renderer(cfg)  # before any sample: a character never drawn would be a model output never learnt
 
 
 def test_text_draws_use_the_alphabet():

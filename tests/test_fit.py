@@ -74,10 +74,10 @@ def test_length_check_refuses_before_training(tmp_path, tiny_config, monkeypatch
 
     monkeypatch.setattr(fit_module, "make_train_step", no_training)
     cfg = tiny_config()
-    cfg.data.render.width = 32  # default model: 32 // 4 = 8 output steps
+    cfg.data.render.width = 96  # default model: 96 // 4 = 24 output steps (and 6.4 pixels a character: readable)
     cfg.data.text.max_len = 15  # a 15-character label may need 2 * 15 - 1 = 29
     out = tmp_path / "run"
-    with pytest.raises(SynthError, match=r"8 output steps.*15-character.*needs 29"):
+    with pytest.raises(SynthError, match=r"24 output steps.*15-character.*needs 29"):
         fit_module.fit(cfg, out, progress=False)
     # nothing was written: running again with the config fixed is not refused as "another config"
     assert not (out / "config.json").exists()

@@ -120,13 +120,13 @@ def test_eval_worst_writes_a_png(tiny_model, odd_images, tmp_path):
 
 def test_fit_refuses_an_impossible_length_in_one_line(tmp_path):
     out = tmp_path / "run"
-    done = train_cli("fit", "--out", str(out), "--width", "32", "--max-len", "15", "--steps", "5", "--quiet",
+    done = train_cli("fit", "--out", str(out), "--width", "96", "--max-len", "15", "--steps", "5", "--quiet",
                      "--alphabet", "0123456789", "--text", "random=1", "--no-effects",
                      "--set", 'fonts.include=["LiberationSans-Regular"]', "--workers", "0")
     assert done.returncode == 2, done.stderr[-3000:]
     errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1, done.stderr
-    assert "8 output steps" in errors[0] and "15-character" in errors[0] and "29" in errors[0]
+    assert "24 output steps" in errors[0] and "15-character" in errors[0] and "29" in errors[0]
     assert "Traceback" not in done.stderr
     assert done.stdout == ""
     assert not (out / "config.json").exists()

@@ -7,14 +7,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter hides our output
-
-from synth.config import SynthConfig, config_from_json, read_json
-from synth.errors import SynthError
+from synth.config import SynthConfig, config_from_json
+from synth.files import read_json, read_text
 from synth.flags import add_config_args, apply_data_flags, check_one_start, run_cli
 from train.config import FEEDS
 
@@ -30,7 +27,7 @@ def _fit_config(a: argparse.Namespace):
     resuming = saved.exists()
     cfg = FitConfig.load(saved) if resuming else FitConfig()  # flags given now override the saved run's
     if a.config:
-        raw = read_json(a.config)
+        raw = read_json(a.config, "config file")
         if isinstance(raw, dict) and ("data" in raw or "train" in raw):
             cfg = FitConfig.from_dict(raw)
         else:
@@ -76,10 +73,7 @@ def cmd_fit(a: argparse.Namespace) -> int:
 def _lexicon(path: str | None) -> list[str] | None:
     if not path:
         return None
-    try:
-        return [w.strip() for w in Path(path).read_text(encoding="utf-8").splitlines() if w.strip()]
-    except OSError as e:
-        raise SynthError(f"cannot read --lexicon {path}: {e.strerror}") from None
+    return [w.strip() for w in read_text(path, "--lexicon").splitlines() if w.strip()]
 
 
 def cmd_predict(a: argparse.Namespace) -> int:

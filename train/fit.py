@@ -57,6 +57,8 @@ def fit(cfg: FitConfig, out: str | Path, progress: bool = True) -> FitResult:
     # everything a config can get wrong is checked before the dir is written: a refused config must not be
     # saved, or running again with the flags fixed would be refused as "another config"
     cfg.validate()
+    if Path(out).exists() and not Path(out).is_dir():
+        raise SynthError(f"--out {out} is a file; give a folder (new, or the run's to resume it)")
     _, held = resolve_holdout(cfg)
     named_sets(t)
     burst = feed_mode(t) == "burst"
@@ -76,6 +78,7 @@ def fit(cfg: FitConfig, out: str | Path, progress: bool = True) -> FitResult:
         raise SynthError(f"--mix shares add up to {sum(r.ratio for r in real):g}; leave the stream some of each batch")
     start = initial_weights(t.init, model, alphabet) if t.init else None
     with writing(Path(out), "train fit"):  # one run per model dir at a time
+        validator = Validator(cfg, data, model, alphabet)  # reads the real sets: a bad one is refused here
         run_dir = ModelDir(out)
         cfg = run_dir.prepare(cfg)
         run_dir.check_model(model)
@@ -96,7 +99,6 @@ def fit(cfg: FitConfig, out: str | Path, progress: bool = True) -> FitResult:
         alphabet.save(run_dir.path / "alphabet.json")
         loop = _Loop(cfg, run_dir, model, optimizer, schedule, state, meta)
         loop.write_meta()
-        validator = Validator(cfg, data, model, alphabet)
         with ExitStack() as stack:  # unwound in reverse: the feed (its thread and render workers) first
             loop.open(stack, progress)
             stream = training_batches(cfg, data, loop.step, burst)

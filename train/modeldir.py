@@ -11,7 +11,7 @@ from typing import IO, Any
 import keras
 
 from synth.errors import SynthError
-from synth.files import write_atomic
+from synth.files import read_json, write_atomic
 from synth.version import __version__
 from train.config import FitConfig
 
@@ -57,7 +57,7 @@ class ModelDir:
         meta = self.path / "meta.json"
         if not meta.exists():
             return
-        saved = json.loads(meta.read_text(encoding="utf-8"))
+        saved = read_json(meta, "model record", "restore the model dir, or use a new --out folder")
         params, layers = saved.get("parameters"), saved.get("layers")  # older model dirs lack "layers"
         if params not in (None, model.count_params()) or layers not in (None, layer_names(model)):
             raise SynthError(f"{self.path} holds a {saved['model']!r} model of {params:,} parameters and "

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +13,7 @@ import tensorflow as tf
 
 from synth.alphabet import Alphabet
 from synth.errors import SynthError
+from synth.files import read_json
 from synth.image import pad_images, to_float, to_model_input
 from train import ctc
 from train.config import FitConfig
@@ -91,11 +91,16 @@ def load(model_dir: str | Path) -> Recognizer:
     if not path.exists():
         raise SynthError(f"{d} holds no {MODEL_FILE}: train one with `train fit --out {d}` (a model is saved at "
                          "the first evaluation)")
+    meta = read_json(d / "meta.json", "model record", "retrain or restore the model dir")
+    alphabet = Alphabet.load(d / "alphabet.json")
     try:
-        meta = json.loads((d / "meta.json").read_text(encoding="utf-8"))
-        alphabet = Alphabet.load(d / "alphabet.json")
         model = keras.saving.load_model(path, compile=False)
     except (OSError, ValueError) as e:
         raise SynthError(f"model dir {d} is incomplete or corrupt ({e}); retrain or restore it") from None
+    outputs = model.output_shape[-1]
+    if outputs != alphabet.size:
+        raise SynthError(f"{d / 'alphabet.json'} has {len(alphabet.chars)} characters, but the model reads "
+                         f"{outputs - 1} (and the blank): its texts would be wrong; restore the alphabet.json the "
+                         "model was trained with")
     config = FitConfig.load(d / "config.json") if (d / "config.json").exists() else None
     return Recognizer(model, alphabet, meta["height"], meta["width"], meta, config)

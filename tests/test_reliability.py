@@ -1,0 +1,339 @@
+"""Bad input of every kind (docs/reliability.md): one `error:` line naming the fix, exit 2, no traceback, and
+nothing under the final name written or lost; a rerun after the fix finishes what was begun."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import FONTS, THREE_FONTS
+
+import synth
+from synth.cli import main as synth_main
+from synth.config import FontConfig, SynthConfig, TextConfig
+from synth.errors import SynthError
+from synth.flags import run_cli
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def fails(argv: list[str], capsys, main=synth_main) -> str:
+    """Run a CLI expecting a user error: exit 2 and one `error:` line, which is returned."""
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    assert "Traceback" not in err
+    return lines[0]
+
+
+def render_args(out: Path, count: int = 30, *extra: str) -> list[str]:
+    return ["render", "--out", str(out), "--count", str(count), "--shard-size", "10", "--workers", "0", "--quiet",
+            "--max-len", "8", "--set", f"fonts.include={json.dumps(THREE_FONTS)}", *extra]
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    """Every file under `folder` but the run's own record, by relative path."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file() and p.name != ".render-args.json"}
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory) -> dict[str, bytes]:
+    """An uninterrupted run of `render_args`, to compare resumed ones with."""
+    out = tmp_path_factory.mktemp("reference") / "d"
+    assert synth_main(render_args(out)) == 0
+    return tree(out)
+
+
+# --- paths that are the wrong kind of thing ---------------------------------------------------------------
+
+def test_an_out_that_is_a_file_is_refused(tmp_path, capsys):
+    f = tmp_path / "taken"
+    f.write_text("mine", encoding="utf-8")
+    assert "is a file; give a folder" in fails(render_args(f), capsys)
+    assert "is a folder; give the PNG file" in fails(["preview", "--out", str(tmp_path), "--count", "2"], capsys)
+    assert f.read_text(encoding="utf-8") == "mine"
+
+
+def test_a_train_out_that_is_a_file_is_refused(tmp_path, tiny_config):
+    from train.fit import fit
+
+    f = tmp_path / "taken"
+    f.write_text("mine", encoding="utf-8")
+    with pytest.raises(SynthError, match="is a file; give a folder"):
+        fit(tiny_config(steps=1), f, progress=False)
+    assert f.read_text(encoding="utf-8") == "mine"
+
+
+def test_a_folder_where_a_text_file_belongs(tmp_path, capsys):
+    d = tmp_path / "words"
+    d.mkdir()
+    assert f"{d} is a folder; give the file itself" in fails(render_args(tmp_path / "o", 5, "--lexicon", str(d)),
+                                                             capsys)
+    assert not (tmp_path / "o").exists()
+
+
+# --- text files as editors write them ---------------------------------------------------------------------
+
+def test_a_byte_order_mark_is_not_part_of_the_first_word(tmp_path):
+    lexicon = tmp_path / "words.txt"
+    lexicon.write_bytes("\ufeffZebra\n".encode())  # the only word: with the mark it would be filtered out
+    cfg = SynthConfig(text=TextConfig(sources={"words": 1.0}, lexicon=str(lexicon)),
+                      fonts=FontConfig(include=list(THREE_FONTS)))
+    r = synth.Renderer(cfg)
+    texts = {r.sample_spec(0, i).text for i in range(20)}
+    assert texts and {t.lower() for t in texts} == {"zebra"}, texts
+
+
+def test_labels_with_a_bom_or_in_another_encoding(tmp_path):
+    from synth.dataset import read_labels
+
+    (tmp_path / "labels.tsv").write_bytes("\ufeffa.png\tcafé\n".encode())
+    assert read_labels(tmp_path) == [("a.png", "café")]
+    (tmp_path / "labels.tsv").write_bytes("a.png\tok\na.png\tcaf\xe9\n".encode("latin-1"))
+    with pytest.raises(SynthError, match=r"is not UTF-8 \(line 2, byte 0xe9\); convert it, e.g. iconv"):
+        read_labels(tmp_path)
+
+
+# --- datasets damaged after they were written ---------------------------------------------------------------
+
+def test_a_malformed_manifest(tmp_path, capsys):
+    out = tmp_path / "d"
+    assert synth_main(render_args(out, 10)) == 0
+    (out / "manifest.json").write_text('{"format": "png", "shards": [', encoding="utf-8")
+    with pytest.raises(SynthError, match="manifest .* is not valid JSON .*run the synth render command"):
+        synth.read(out)
+    (out / "manifest.json").write_text('{"hello": 1}', encoding="utf-8")
+    with pytest.raises(SynthError, match="is not a synth render manifest"):
+        synth.read(out)
+
+
+def test_a_deleted_shard_is_named_and_rendered_again(tmp_path, capsys, reference):
+    out = tmp_path / "d"
+    assert synth_main(render_args(out)) == 0
+    shutil.rmtree(out / "images" / "00001")
+    with pytest.raises(SynthError, match=r"1 of its 3 shards are missing \(images/00001 .*synth render --config"):
+        synth.read(out)
+    assert synth_main(render_args(out)) == 0  # the same command renders the missing shard, and only it
+    assert tree(out) == reference
+
+
+def test_a_damaged_tfrecord_is_named(tmp_path):
+    out = tmp_path / "t"
+    assert synth_main([*render_args(out, 20), "--format", "tfrecord"]) == 0
+    shard = out / "data-00001-of-00002.tfrecord"
+    data = bytearray(shard.read_bytes())
+    data[200:260] = b"x" * 60
+    shard.write_bytes(bytes(data))
+    from synth.dataset import iter_samples
+
+    with pytest.raises(SynthError, match="data-00001-of-00002.tfrecord is damaged; delete it and run"):
+        list(iter_samples(out))
+
+
+def test_a_corrupt_image_in_a_validation_set_is_refused_before_training(tmp_path, tiny_config):
+    from train.fit import fit
+
+    real = tmp_path / "real"
+    real.mkdir()
+    (real / "a.png").write_bytes(b"not an image at all")
+    (real / "labels.tsv").write_text("a.png\t1234\n", encoding="utf-8")
+    out = tmp_path / "run"
+    with pytest.raises(SynthError, match=r"labels.tsv:1: a.png is not an image OpenCV can read"):
+        fit(tiny_config(steps=1, val=["synth", f"real={real}"]), out, progress=False)
+    assert not out.exists() or not any(out.iterdir())
+
+
+# --- the operating system says no ---------------------------------------------------------------------------
+
+def test_a_full_disk_mid_run_then_the_same_command_finishes(tmp_path, capsys, monkeypatch, reference):
+    out = tmp_path / "d"
+    real_write = Path.write_bytes
+    calls = {"n": 0}
+
+    def write_bytes(self, data):
+        calls["n"] += 1
+        if calls["n"] > 15:  # the second shard's fifth image
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self))
+        return real_write(self, data)
+
+    monkeypatch.setattr(Path, "write_bytes", write_bytes)
+    message = fails(render_args(out), capsys)
+    assert "No space left on device" in message and "free some space, then run the same command again" in message
+    assert sorted(p.name for p in (out / "images").iterdir() if not p.name.startswith(".")) == ["00000"]
+    assert not (out / "manifest.json").exists()
+    monkeypatch.undo()
+    assert synth_main(render_args(out)) == 0
+    assert tree(out) == reference  # the temporary shard is gone, the rest is as an uninterrupted run
+
+
+def test_a_read_only_disk(tmp_path, capsys, monkeypatch):
+    import synth.dataset
+
+    def refuse(path, data):
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(path))
+
+    monkeypatch.setattr(synth.dataset, "write_atomic", refuse)
+    message = fails(render_args(tmp_path / "d", 5), capsys)
+    assert "Read-only file system" in message and "the disk is read-only: choose a folder you can write to" in message
+
+
+def test_a_user_error_inside_a_tf_data_pipeline_is_one_line(capsys):
+    import tensorflow as tf
+
+    @run_cli
+    def main(argv=None):
+        raise tf.errors.InvalidArgumentError(None, None, "Traceback ...\nsynth.errors.SynthError: cannot read "
+                                             "image x.png: fix it\n\n\t [[{{node PyFunc}}]]")
+
+    assert fails([], capsys, main) == "error: cannot read image x.png: fix it"
+
+    @run_cli
+    def bug(argv=None):
+        raise ValueError("a bug of ours")
+
+    with pytest.raises(ValueError):  # a bug is not dressed up as a user error
+        bug()
+
+
+# --- fonts ------------------------------------------------------------------------------------------------
+
+def test_a_resume_with_other_fonts_is_refused(tmp_path, capsys):
+    fonts = tmp_path / "fonts"
+    fonts.mkdir()
+    for name in THREE_FONTS[:2]:
+        shutil.copy(next(FONTS.rglob(f"{name}.ttf")), fonts)
+    out = tmp_path / "d"
+    args = ["render", "--out", str(out), "--count", "30", "--shard-size", "10", "--workers", "0", "--quiet",
+            "--max-len", "8", "--no-bundled-fonts", "--font-dir", str(fonts)]
+    assert synth_main(args) == 0
+    (out / "manifest.json").unlink()  # as a killed run leaves it: shards, no manifest
+    shutil.rmtree(out / "images" / "00002")
+    shutil.copy(next(FONTS.rglob(f"{THREE_FONTS[2]}.ttf")), fonts)
+    message = fails(args, capsys)
+    assert f"was begun with other fonts (added: {THREE_FONTS[2]})" in message and "put the fonts back" in message
+    assert not (out / "images" / "00002").exists()
+    (fonts / f"{THREE_FONTS[2]}.ttf").unlink()
+    assert synth_main(args) == 0 and (out / "manifest.json").exists()
+
+
+def test_an_alphabet_character_no_font_draws_stops_training_before_it_starts(tmp_path, tiny_config):
+    from train.fit import fit
+
+    cfg = tiny_config(steps=1)
+    cfg.data.alphabet += "ஆ"  # Tamil: no bundled font draws it
+    with pytest.raises(SynthError, match="no font draws 'ஆ' of the alphabet; add a font that has it"):
+        fit(cfg, tmp_path / "run", progress=False)
+    assert not (tmp_path / "run").exists()
+
+
+def test_damaged_glyph_data_is_not_drawn(tmp_path):
+    """A font whose outlines for some letters are garbage: those letters count as not drawn by it."""
+    from fontTools.ttLib import TTFont
+
+    src = next(FONTS.rglob("LiberationSans-Regular.ttf"))
+    font = TTFont(str(src))
+    data = bytearray(src.read_bytes())
+    glyf = font.reader.tables["glyf"].offset
+    order, loca = font.getGlyphOrder(), font["loca"]
+    for ch in "aeo":
+        gid = order.index(font.getBestCmap()[ord(ch)])
+        for i in range(glyf + loca[gid] + 10, glyf + loca[gid + 1]):  # the header kept, the outline garbled
+            data[i] = (i * 7919) % 251
+    (tmp_path / "Garbled.ttf").write_bytes(bytes(data))
+    cfg = SynthConfig(alphabet="abcdeo", fonts=FontConfig(dirs=[str(tmp_path)], bundled=False))
+    with pytest.raises(SynthError, match="no font draws 'aeo' of the alphabet"):
+        synth.Renderer(cfg)
+    cfg.alphabet = "bcd"
+    img, spec = synth.Renderer(cfg).render(0, 0)
+    assert spec.font == "Garbled" and img.min() < 128
+
+
+# --- scale ------------------------------------------------------------------------------------------------
+
+def test_shard_bookkeeping_is_linear(tmp_path):
+    from synth.dataset import _missing_shards
+
+    (tmp_path / "images").mkdir()
+    for k in (0, 7, 999_999):
+        (tmp_path / "images" / f"{k:05d}").mkdir()
+    t = time.perf_counter()
+    todo = _missing_shards(tmp_path, "png", 1_000_000)
+    assert time.perf_counter() - t < 5.0  # a stat per shard, or a set rebuilt per shard, took minutes
+    assert len(todo) == 1_000_000 - 3 and todo[:7] == [1, 2, 3, 4, 5, 6, 8] and todo[-1] == 999_998
+
+
+# --- what the user sees -------------------------------------------------------------------------------------
+
+def test_a_text_too_long_for_a_fixed_width(tmp_path, capsys):
+    out = tmp_path / "o"
+    message = fails(["render", "--out", str(out), "--count", "5", "--width", "64", "--max-len", "40"], capsys)
+    assert "render.width 64 leaves 1.6 pixels for each of text.max_len=40" in message
+    assert "widen it to 214, lower --max-len to 12, or use --width auto" in message
+    assert not out.exists()
+    assert "render.width 64" in fails(["preview", "--out", str(tmp_path / "p.png"), "--width", "64", "--max-len",
+                                       "40"], capsys)
+    for preset in ("words", "lines", "scene"):
+        SynthConfig.preset(preset).validate()
+
+
+def test_an_alphabet_file_that_does_not_match_the_model(tmp_path, tiny_model):
+    import train
+
+    d = tmp_path / "model"
+    shutil.copytree(tiny_model.dir, d)
+    (d / "alphabet.json").write_text(json.dumps({"chars": "012345678"}), encoding="utf-8")
+    with pytest.raises(SynthError, match="has 9 characters, but the model reads 10 .*restore the alphabet.json"):
+        train.load(d)
+
+
+def test_ctrl_c_and_a_killed_parent_leave_no_worker_tracebacks(tmp_path):
+    cmd = [sys.executable, "-m", "synth", "render", "--out", str(tmp_path / "d"), "--count", "1000000", "--workers",
+           "2", "--quiet", "--shard-size", "200"]
+    for sig in (signal.SIGINT, signal.SIGKILL):
+        p = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, start_new_session=True, cwd=tmp_path)
+        deadline = time.monotonic() + 120
+        while not (tmp_path / "d" / "images").exists() or len(list((tmp_path / "d" / "images").iterdir())) < 2:
+            assert time.monotonic() < deadline and p.poll() is None
+            time.sleep(0.2)
+        (os.killpg if sig == signal.SIGINT else os.kill)(p.pid, sig)  # a terminal's Ctrl-C reaches the group
+        err = p.communicate(timeout=60)[1]  # the workers share the pipe: it closes when they are gone too
+        assert "Traceback" not in err, err
+        assert p.returncode == (130 if sig == signal.SIGINT else -signal.SIGKILL)
+        assert err.strip() in ("interrupted", "")
+
+
+def test_a_closed_pipe_is_quiet():
+    p = subprocess.Popen([sys.executable, "-m", "synth", "fonts"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         cwd=REPO)
+    p.stdout.close()  # `synth fonts | head -0`: the reader is gone before the first line
+    err = p.communicate(timeout=120)[1].decode()
+    assert err == "" and p.returncode == 141
+
+
+def test_tensorflow_start_up_lines_stay_off_the_screen():
+    code = "import train, synth.streaming, tensorflow as tf; tf.constant(1) + 1; print('ok')"
+    env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "SYNTHOCR_TF_LOGS")}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert done.stdout == "ok\n" and done.stderr == "", done.stderr
+
+
+def test_a_users_train_py_does_not_break_the_train_command(tmp_path):
+    """The `train` command's script puts its own folder first on the path, not the working directory, so a
+    train.py of the user's there is not imported in the package's place (`python -m train` would run it:
+    README, "When something goes wrong")."""
+    script = shutil.which("train")
+    if script is None:
+        pytest.skip("the train command is not installed")
+    (tmp_path / "train.py").write_text("raise SystemExit('the user script ran')\n", encoding="utf-8")
+    done = subprocess.run([script, "fit", "--help"], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert done.returncode == 0 and "--max-minutes" in done.stdout, done.stderr
