@@ -1,4 +1,4 @@
-"""`synth`: render datasets, previews, and font coverage reports from the command line.
+"""`synth`: render and convert datasets, previews, and font coverage reports from the command line.
 
 The data flags (`synth.flags`) map onto `SynthConfig`. User errors print one line and exit 2.
 """
@@ -10,6 +10,7 @@ import json
 from collections.abc import Sequence
 
 from synth.flags import add_config_args, config_from_args, run_cli
+from synth.formats import FORMATS
 
 
 def cmd_fonts(a: argparse.Namespace) -> int:
@@ -42,6 +43,13 @@ def cmd_render(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_convert(a: argparse.Namespace) -> int:
+    from synth.dataset import convert
+
+    print(f"wrote {convert(a.src, a.dst, a.format, a.shard_size, progress=not a.quiet)}")
+    return 0
+
+
 def cmd_preview(a: argparse.Namespace) -> int:
     from synth.preview import preview
 
@@ -62,12 +70,21 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--out", required=True, help="output folder (run the same command again to resume)")
     r.add_argument("--count", type=int, required=True, help="number of samples")
     r.add_argument("--seed", type=int, default=0)
-    r.add_argument("--format", choices=["png", "tfrecord"], default="png")
+    r.add_argument("--format", choices=FORMATS, default="png",
+                   help="png (images and labels.tsv), tfrecord, or lmdb (the DTRB layout scene-text projects read)")
     r.add_argument("--shard-size", type=int, default=1000, help="samples per shard (the unit of resumption)")
     r.add_argument("--workers", type=int, help="rendering processes (default: all cores)")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
     add_config_args(r)
     r.set_defaults(fn=cmd_render)
+    k = sub.add_parser("convert", help="copy a dataset (ours in any format, a labels.tsv folder, an LMDB) into "
+                       "another format")
+    k.add_argument("src", help="the dataset folder to read")
+    k.add_argument("dst", help="the folder to write (run the same command again to resume)")
+    k.add_argument("--format", choices=FORMATS, required=True)
+    k.add_argument("--shard-size", type=int, default=1000, help="samples per shard (the unit of resumption)")
+    k.add_argument("--quiet", action="store_true", help="no progress bar")
+    k.set_defaults(fn=cmd_convert)
     v = sub.add_parser("preview", help="draw a grid of samples with their texts and fonts")
     v.add_argument("--out", required=True, help="PNG file")
     v.add_argument("--count", type=int, default=32)

@@ -1,20 +1,18 @@
-"""Writing datasets to disk, resumably, and reading them (or any labels.tsv folder) back.
+"""Datasets on disk: written resumably (rendered, or converted), read back (also any labels.tsv folder, LMDB).
 
-Layout of a written dataset DIR:
-  manifest.json                 written last: its presence means the dataset is complete
-  labels.tsv                    png format: `images/SSSSS/IIIIIIII.png<TAB>text` (DTRB / PaddleOCR convention)
-  images/SSSSS/                 png format: one folder per shard, with the shard's labels.tsv and specs.jsonl
-  data-SSSSS-of-NNNNN.tfrecord  tfrecord format: one file per shard (image png, text, font, index, spec json)
-A shard appears under its final name only once complete (written under a temporary name, then renamed),
-so a killed run leaves only whole shards, and the same command run again renders only the missing ones.
+Layout of a written dataset DIR: its format's shards (`synth.formats`), and
+  manifest.json       written last: its presence means the dataset is complete; it says how to make it again
+  labels.tsv          png format: `images/SSSSS/IIIIIIII.png<TAB>text` (the DTRB / PaddleOCR convention)
+  .render-args.json   the arguments it was begun with, so that only the same command resumes it
+A shard appears whole or not at all, so a killed run leaves only whole shards, and the same command run again
+writes only the missing ones.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -26,148 +24,167 @@ from synth.batch import renderers
 from synth.config import SynthConfig
 from synth.errors import SynthError
 from synth.files import read_json, read_text, write_atomic, writing
+from synth.formats import (
+    FORMATS,
+    Record,
+    Row,
+    clear_partial,
+    is_lmdb,
+    lmdb_labels,
+    lmdb_records,
+    missing_shards,
+    shard_name,
+    shard_writer,
+    tfrecord_records,
+    write_png_shard,
+)
 from synth.image import collate, load_image, to_model_input
 from synth.pool import run_ordered
-from synth.quiet import tensorflow
 from synth.renderer import Renderer
 from synth.version import __version__
 
-FORMATS = ("png", "tfrecord")
 ARGS_FILE = ".render-args.json"
 
 
-def _encode_shard(renderer: Renderer, seed: int, start: int, n: int) -> list[tuple[int, bytes, str, str, str]]:
+def _encode_shard(renderer: Renderer, seed: int, start: int, n: int) -> list[Row]:
     """Render and PNG-encode one shard in a worker: only compressed bytes cross the process boundary."""
     out = []
     for i in range(start, start + n):
         img, spec = renderer.render(seed, i, boxes=True)
         ok, buf = cv2.imencode(".png", img)
-        out.append((i, buf.tobytes(), spec.text, spec.font, json.dumps(spec.to_dict(), ensure_ascii=False)))
+        out.append(Row(i, buf.tobytes(), spec.text, spec.font, json.dumps(spec.to_dict(), ensure_ascii=False)))
     return out
-
-
-def _shard_name(fmt: str, k: int, n_shards: int) -> str:
-    return f"images/{k:05d}" if fmt == "png" else f"data-{k:05d}-of-{n_shards:05d}.tfrecord"
 
 
 def _render_png_shard(renderer: Renderer, seed: int, start: int, n: int, out: str, name: str) -> int:
     """Render one PNG shard and write it, in a worker: file creation is much of a PNG dataset's cost, so every
     worker writes its own shards. Returns the samples written."""
-    _write_png_shard(Path(out), name, _encode_shard(renderer, seed, start, n))
+    write_png_shard(Path(out), name, _encode_shard(renderer, seed, start, n))
     return n
 
 
-def _write_png_shard(out: Path, name: str, rows: list) -> None:
-    final = out / name
-    tmp = final.with_name(f".tmp-{final.name}-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    labels, specs = [], []
-    for i, png, text, _font, spec in rows:
-        (tmp / f"{i:08d}.png").write_bytes(png)
-        labels.append(f"{name}/{i:08d}.png\t{text}\n")
-        specs.append(spec + "\n")
-    (tmp / "labels.tsv").write_text("".join(labels), encoding="utf-8")
-    (tmp / "specs.jsonl").write_text("".join(specs), encoding="utf-8")
-    os.rename(tmp, final)
-
-
-def _write_tfrecord_shard(out: Path, name: str, rows: list) -> None:
-    tf = tensorflow()
-
-    def feature(v: bytes | int) -> tf.train.Feature:
-        if isinstance(v, bytes):
-            return tf.train.Feature(bytes_list=tf.train.BytesList(value=[v]))
-        return tf.train.Feature(int64_list=tf.train.Int64List(value=[v]))
-
-    final = out / name
-    tmp = final.with_name(f".tmp-{final.name}-{os.getpid()}")
-    with tf.io.TFRecordWriter(str(tmp)) as w:
-        for i, png, text, font, spec in rows:
-            ex = tf.train.Example(features=tf.train.Features(feature={
-                "image": feature(png), "text": feature(text.encode()), "font": feature(font.encode()),
-                "index": feature(i), "spec": feature(spec.encode()),
-            }))
-            w.write(ex.SerializeToString())
-    os.replace(tmp, final)
+def _check_out(out: Path, fmt: str, shard_size: int) -> None:
+    if fmt not in FORMATS:
+        raise SynthError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+    if shard_size < 1:
+        raise SynthError(f"--shard-size {shard_size}: give at least 1 sample per shard (1000 is the default)")
+    if out.exists() and not out.is_dir():
+        raise SynthError(f"--out {out} is a file; give a folder (new, or the one a killed run left to resume)")
 
 
 def write(config: SynthConfig, out: str | Path, count: int, seed: int = 0, fmt: str = "png",
           shard_size: int = 1000, workers: int | None = None, progress: bool = True) -> Path:
     """Render samples seed:0..count-1 into `out`; resumes a killed run of the same arguments."""
-    if fmt not in FORMATS:
-        raise SynthError(f"unknown format {fmt!r}; use one of {FORMATS}")
+    out = Path(out)
+    _check_out(out, fmt, shard_size)
     if count < 1:
         raise SynthError(f"--count must be at least 1, got {count}")
-    if shard_size < 1:
-        raise SynthError(f"--shard-size {shard_size}: give at least 1 sample per shard (1000 is the default)")
     if workers is not None and workers < 0:
         raise SynthError(f"--workers {workers}: give 0 (render in this process) or more")
     renderer = Renderer(config)  # the whole config checked before anything is written
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise SynthError(f"--out {out} is a file; give a folder (new, or the one a killed run left to resume)")
-    with writing(out, "synth render"):
-        return _write(renderer, config, out, count, seed, fmt, shard_size, workers, progress)
-
-
-def _write(renderer: Renderer, config: SynthConfig, out: Path, count: int, seed: int, fmt: str, shard_size: int,
-           workers: int | None, progress: bool) -> Path:
-    """`write` with its arguments checked and its folder held."""
     args = {"config": config.to_dict(), "seed": seed, "count": count, "format": fmt, "shard_size": shard_size,
             "version": __version__, "fonts": renderer.fonts.manifest()}
+    manifest = {
+        "version": __version__, "format": fmt, "count": count, "seed": seed, "shard_size": shard_size,
+        "alphabet": renderer.alphabet.to_json(), "fonts": renderer.fonts.manifest(), "config": config.to_dict(),
+    }
+    n_shards = -(-count // shard_size)
+
+    def make(todo: list[int]) -> Iterator[int]:
+        tasks = [(seed, k * shard_size, min(shard_size, count - k * shard_size)) for k in todo]
+        if fmt == "png":  # the workers write their shards
+            tasks = [(*t, str(out), shard_name(fmt, k, n_shards)) for k, t in zip(todo, tasks, strict=True)]
+            yield from run_ordered(renderers(config), _render_png_shard, tasks, workers)
+            return
+        with shard_writer(out, fmt) as w:
+            for k, rows in zip(todo, run_ordered(renderers(config), _encode_shard, tasks, workers), strict=True):
+                w.write(shard_name(fmt, k, n_shards), rows)
+                yield len(rows)
+
+    with writing(out, "synth render"):
+        return _fill(out, fmt, count, shard_size, args, manifest, make, _refuse_resume, progress)
+
+
+def convert(src: str | Path, dst: str | Path, fmt: str, shard_size: int = 1000, progress: bool = True) -> Path:
+    """Copy any dataset (ours in any format, a labels.tsv folder of real images, a DTRB LMDB) into `dst` in
+    format `fmt`, images as they are encoded (a JPEG stays a JPEG); resumes a killed run like `write`."""
+    src, dst = Path(src), Path(dst)
+    _check_out(dst, fmt, shard_size)
+    if not src.is_dir():
+        raise SynthError(f"dataset folder not found: {src}")
+    if dst.resolve() == src.resolve():
+        raise SynthError("convert into a new folder: the source would be overwritten while it is read")
+    count = _count(src)
+    args = {"convert": str(src.resolve()), "count": count, "format": fmt, "shard_size": shard_size,
+            "version": __version__}
+    manifest = {"version": __version__, "format": fmt, "count": count, "shard_size": shard_size, "source": str(src)}
+    theirs = read_manifest(src)
+    for key in ("seed", "alphabet", "fonts", "config"):  # ours: what it was rendered from stays with it
+        if theirs is not None and key in theirs:
+            manifest[key] = theirs[key]
+    n_shards = -(-count // shard_size)
+
+    def make(todo: list[int]) -> Iterator[int]:
+        wanted = set(todo)
+        it = records(src)
+        with shard_writer(dst, fmt) as w:
+            for k in range(max(todo) + 1):
+                chunk = list(islice(it, min(shard_size, count - k * shard_size)))
+                if k in wanted:
+                    w.write(shard_name(fmt, k, n_shards), [_row(k * shard_size + j, r) for j, r in enumerate(chunk)])
+                    yield len(chunk)
+
+    def refuse(out: Path, prev: Path, args: dict[str, Any]) -> bool:
+        raise SynthError(f"{out} already holds other files or another conversion; choose an empty folder, or run the "
+                         "same command as before to resume it")
+
+    with writing(dst, "synth convert"):
+        return _fill(dst, fmt, count, shard_size, args, manifest, make, refuse, progress)
+
+
+def _row(index: int, r: Record) -> Row:
+    image = r.image if isinstance(r.image, bytes) else r.image.read_bytes()
+    return Row(index, image, r.text, r.font, r.spec or json.dumps({"index": index, "font": r.font}))
+
+
+def _count(path: Path) -> int:
+    manifest = read_manifest(path)
+    if manifest is not None:
+        return int(manifest["count"])
+    return len(lmdb_labels(path)) if is_lmdb(path) else len(read_labels(path))
+
+
+def _fill(out: Path, fmt: str, count: int, shard_size: int, args: dict[str, Any], manifest: dict[str, Any],
+          make: Any, refuse: Any, progress: bool) -> Path:
+    """Write the shards of `out` that are missing with `make(todo)` (which yields the samples written as it
+    goes), then what completes the dataset; `refuse(out, args_file, args)` judges a folder begun with other
+    arguments (True: complete, nothing to do)."""
     args_text = json.dumps(args, sort_keys=True, ensure_ascii=False)
     manifest_path = out / "manifest.json"
     if out.exists() and any(out.iterdir()):
         prev = out / ARGS_FILE
-        if (not prev.exists() or prev.read_text(encoding="utf-8") != args_text) and _refuse_resume(out, prev, args):
-            return out  # complete, by another version: nothing to render
+        if (not prev.exists() or prev.read_text(encoding="utf-8") != args_text) and refuse(out, prev, args):
+            return out
     n_shards = -(-count // shard_size)
-    todo = _missing_shards(out, fmt, n_shards)
+    todo = missing_shards(out, fmt, n_shards)
     if not todo and manifest_path.exists():
         return out  # complete
     out.mkdir(parents=True, exist_ok=True)
     write_atomic(out / ARGS_FILE, args_text)
-    for stale in out.glob(".*tmp-*"):  # shards (.tmp-NAME-PID) and files of write_atomic (.NAME.tmp-PID)
-        shutil.rmtree(stale, ignore_errors=True) if stale.is_dir() else stale.unlink()
-    for stale in (out / "images").glob(".tmp-*") if (out / "images").exists() else []:
-        shutil.rmtree(stale, ignore_errors=True)
-    tasks = [(seed, k * shard_size, min(shard_size, count - k * shard_size)) for k in todo]
-    bar = _progress(count, count - sum(t[2] for t in tasks), progress)
-    if fmt == "png":  # the workers write their shards
-        tasks = [(*t, str(out), _shard_name(fmt, k, n_shards)) for k, t in zip(todo, tasks, strict=True)]
-        for n in run_ordered(renderers(config), _render_png_shard, tasks, workers):
-            bar.update(n)
-    else:
-        for k, rows in zip(todo, run_ordered(renderers(config), _encode_shard, tasks, workers), strict=True):
-            _write_tfrecord_shard(out, _shard_name(fmt, k, n_shards), rows)
-            bar.update(len(rows))
+    clear_partial(out)
+    left = sum(min(shard_size, count - k * shard_size) for k in todo)
+    bar = _progress(count, count - left, progress)
+    for n in make(todo) if todo else ():
+        bar.update(n)
     bar.close()
-
+    names = [shard_name(fmt, k, n_shards) for k in range(n_shards)]
     if fmt == "png":  # shard by shard: a billion labels do not fit in memory
-        write_atomic(out / "labels.tsv", ((out / _shard_name(fmt, k, n_shards) / "labels.tsv").read_text(
-            encoding="utf-8") for k in range(n_shards)))
-    manifest = {
-        "version": __version__,
-        "format": fmt,
-        "count": count,
-        "seed": seed,
-        "shard_size": shard_size,
-        "shards": [_shard_name(fmt, k, n_shards) for k in range(n_shards)],
-        "alphabet": renderer.alphabet.to_json(),
-        "fonts": renderer.fonts.manifest(),
-        "config": config.to_dict(),
-    }
-    write_atomic(manifest_path, json.dumps(manifest, indent=1, ensure_ascii=False))
+        write_atomic(out / "labels.tsv", (read_text(out / name / "labels.tsv", "shard labels") for name in names))
+    if fmt == "lmdb":
+        with shard_writer(out, fmt) as w:
+            w.finish(count)
+    write_atomic(manifest_path, json.dumps({**manifest, "shards": names}, indent=1, ensure_ascii=False))
     return out
-
-
-def _missing_shards(out: Path, fmt: str, n_shards: int) -> list[int]:
-    """The shards not yet under their final names, from one listing of their folder (a stat per shard took
-    40 s before the first sample of a million shards)."""
-    folder = out / "images" if fmt == "png" else out
-    have = set(os.listdir(folder)) if folder.is_dir() else set()
-    return [k for k in range(n_shards) if _shard_name(fmt, k, n_shards).rpartition("/")[2] not in have]
 
 
 def _refuse_resume(out: Path, prev: Path, args: dict[str, Any]) -> bool:
@@ -219,30 +236,33 @@ def read_manifest(path: str | Path) -> dict[str, Any] | None:
     p = Path(path) / "manifest.json"
     if not p.exists():
         return None
-    manifest = read_json(p, "manifest", "run the synth render command that made the dataset again: it rewrites "
-                         "the manifest")
-    if not isinstance(manifest, dict) or not {"format", "shards", "config", "count"} <= manifest.keys():
-        raise SynthError(f"{p} is not a synth render manifest; run the synth render command that made the dataset "
-                         "again, or delete the file to read the folder by its labels.tsv")
+    manifest = read_json(p, "manifest", "run the command that made the dataset again: it rewrites the manifest")
+    if not isinstance(manifest, dict) or not {"format", "shards", "count"} <= manifest.keys() \
+            or manifest["format"] not in FORMATS:
+        raise SynthError(f"{p} is not a synth render manifest; run the command that made the dataset again, or "
+                         "delete the file to read the folder by its labels.tsv or LMDB")
     return manifest
 
 
 def _check_shards(path: Path, manifest: dict[str, Any]) -> None:
     """Every shard the manifest names is there: one deleted by hand would otherwise be found mid-read."""
-    missing = [s for s in manifest["shards"] if not (path / s).exists()]
+    m = manifest
+    missing = missing_shards(path, m["format"], len(m["shards"]))
     if missing:
-        m = manifest
-        raise SynthError(f"{path}: {len(missing)} of its {len(m['shards'])} shards are missing ({missing[0]} ...); "
-                         f"render them again with `synth render --config {path / 'manifest.json'} --out {path} --count "
-                         f"{m['count']} --seed {m.get('seed', 0)} --format {m['format']} --shard-size "
-                         f"{m.get('shard_size', 1000)}` (it renders only the missing ones)")
+        size = f"--format {m['format']} --shard-size {m.get('shard_size', 1000)}"
+        command = (f"synth convert {m['source']} {path} {size}" if "source" in m else f"synth render --config "
+                   f"{path / 'manifest.json'} --out {path} --count {m['count']} --seed {m.get('seed', 0)} {size}")
+        raise SynthError(f"{path}: {len(missing)} of its {len(m['shards'])} shards are missing "
+                         f"({m['shards'][missing[0]]} ...); write them again with `{command}` (it writes only the "
+                         "missing ones)")
 
 
 def read_labels(path: str | Path) -> list[tuple[str, str]]:
     """(relative image path, text) pairs of a labels.tsv; a clear error for a missing or malformed file."""
     p = Path(path) / "labels.tsv"
     if not p.exists():
-        raise SynthError(f"{path} has no labels.tsv; a dataset folder needs `image_path<TAB>text` lines")
+        raise SynthError(f"{path} has no labels.tsv (nor an LMDB); a dataset folder needs `image_path<TAB>text` "
+                         "lines")
     rows = []
     for n, line in enumerate(read_text(p, "labels file").splitlines(), 1):
         if not line.strip():
@@ -259,56 +279,64 @@ def read_labels(path: str | Path) -> list[tuple[str, str]]:
     return rows
 
 
-def iter_samples(path: str | Path) -> Iterator[tuple[np.ndarray, str, str]]:
-    """(grey uint8 image as stored, text, font or '') for every sample of a dataset folder, in order."""
+def _format(path: Path, manifest: dict[str, Any] | None) -> str:
+    return manifest["format"] if manifest is not None else "lmdb" if is_lmdb(path) else "png"
+
+
+def records(path: str | Path) -> Iterator[Record]:
+    """Every sample of a dataset folder in order, as stored: ours in any format, any labels.tsv folder of
+    images, any LMDB in the DTRB layout."""
     path = Path(path)
     manifest = read_manifest(path)
     if manifest is not None:
         _check_shards(path, manifest)
-    if manifest is not None and manifest["format"] == "tfrecord":
-        tf = tensorflow()
-        feats = {k: tf.io.FixedLenFeature([], tf.string) for k in ("image", "text", "font")}
-        for shard in manifest["shards"]:
-            try:
-                for rec in tf.data.TFRecordDataset(str(path / shard)).as_numpy_iterator():
-                    ex = tf.io.parse_single_example(rec, feats)
-                    img = cv2.imdecode(np.frombuffer(ex["image"].numpy(), np.uint8), cv2.IMREAD_GRAYSCALE)
-                    yield img, ex["text"].numpy().decode("utf-8"), ex["font"].numpy().decode("utf-8")
-            except (tf.errors.DataLossError, tf.errors.NotFoundError, tf.errors.InvalidArgumentError):
-                raise SynthError(f"{path / shard} is damaged; delete it and run the synth render command that made "
-                                 "the dataset again (it renders only the missing shards)") from None
+    fmt = _format(path, manifest)
+    if fmt == "tfrecord":
+        yield from tfrecord_records(path, manifest["shards"])
         return
-    fonts: dict[str, str] = {}
-    if manifest is not None:
-        for shard in manifest["shards"]:
-            for line in (path / shard / "specs.jsonl").read_text(encoding="utf-8").splitlines():
-                spec = json.loads(line)
-                fonts[f"{shard}/{spec['index']:08d}.png"] = spec["font"]
+    if fmt == "lmdb":
+        yield from lmdb_records(path)
+        return
+    specs: dict[str, str] = {}
+    for shard in manifest["shards"] if manifest is not None else []:
+        rels = [line.split("\t", 1)[0] for line in read_text(path / shard / "labels.tsv", "labels file").splitlines()]
+        specs.update(zip(rels, read_text(path / shard / "specs.jsonl", "specs file").splitlines(), strict=True))
     for rel, text in read_labels(path):
-        yield load_image(path / rel), text, fonts.get(rel, "")
+        spec = specs.get(rel, "")
+        yield Record(path / rel, text, json.loads(spec)["font"] if spec else "", spec)
 
 
-def _check_rows(path: Path, rows: list[tuple[str, str]], alphabet: Alphabet, max_len: int, encode: str) -> None:
+def iter_samples(path: str | Path) -> Iterator[tuple[np.ndarray, str, str]]:
+    """(grey uint8 image, text, font or '') for every sample of a dataset folder, in order."""
+    for r in records(path):
+        yield load_image(r.image), r.text, r.font
+
+
+def _check_files(path: Path, rows: list[tuple[str, str]]) -> None:
     """Fail before iterating, with a SynthError: inside tf.data it would surface as a TensorFlow error."""
-    for n, (rel, text) in enumerate(rows, 1):
+    for n, (rel, _) in enumerate(rows, 1):
         where = f"{path / 'labels.tsv'}:{n}"
         if not (path / rel).is_file():
             raise SynthError(f"{where}: image {rel} not found; fix or remove the line")
         if not cv2.haveImageReader(str(path / rel)):  # its first bytes: cheap, and before anything is written
             raise SynthError(f"{where}: {rel} is not an image OpenCV can read (damaged, or another kind of file); "
                              "fix or remove the line")
-        if encode == "strict":
-            missing = alphabet.missing(text)
-            if missing:
-                raise SynthError(f"{where}: text {text!r} has characters outside the alphabet: {missing!r}; pass an "
-                                 "alphabet that has them, or encode='keep' to score what the model can produce")
-            if len(text) > max_len:
-                raise SynthError(f"{where}: text {text!r} is longer than max_len={max_len}; raise max_len")
+
+
+def _check_texts(where: str, texts: Iterable[str], alphabet: Alphabet, max_len: int) -> None:
+    """Each text fits the alphabet and max_len; `where` + the sample's number (from 1) names it."""
+    for n, text in enumerate(texts, 1):
+        missing = alphabet.missing(text)
+        if missing:
+            raise SynthError(f"{where}{n}: text {text!r} has characters outside the alphabet: {missing!r}; "
+                             "pass an alphabet that has them, or encode='keep' to score what the model can produce")
+        if len(text) > max_len:
+            raise SynthError(f"{where}{n}: text {text!r} is longer than max_len={max_len}; raise max_len")
 
 
 def read(path: str | Path, height: int | None = None, width: int | None | str = "auto", alphabet: Alphabet | None
          = None, batch_size: int | None = None, max_len: int | None = None, encode: str = "strict") -> Any:
-    """A dataset folder (ours, either format, or any folder of real images with a labels.tsv) as a
+    """A dataset folder (ours in any format, any folder of real images with a labels.tsv, any DTRB LMDB) as a
     tf.data.Dataset with the element structure of `synth.stream`.
 
     Images are resized to `height` keeping their aspect, then padded (or squeezed) to `width`; width None
@@ -324,15 +352,24 @@ def read(path: str | Path, height: int | None = None, width: int | None | str = 
     manifest = read_manifest(path)
     if manifest is not None:
         _check_shards(path, manifest)
-    cfg = SynthConfig.from_dict(manifest["config"]) if manifest else None
+    cfg = SynthConfig.from_dict(manifest["config"]) if manifest and "config" in manifest else None
     height = height or (cfg.render.height if cfg else 32)
     if width == "auto":
         width = cfg.render.width if cfg else None
-    alphabet = alphabet or (Alphabet.from_json(manifest["alphabet"]) if manifest else Alphabet())
-    rows = read_labels(path) if manifest is None or manifest["format"] == "png" else []
+    alphabet = alphabet or (Alphabet.from_json(manifest["alphabet"]) if manifest and "alphabet" in manifest
+                            else Alphabet())
+    fmt = _format(path, manifest)
+    texts: list[str] | None = None  # checked before iterating where that is cheap (a TFRecord must be read)
+    if fmt == "png":
+        rows = read_labels(path)
+        _check_files(path, rows)
+        texts = [t for _, t in rows]
+    elif fmt == "lmdb":
+        texts = lmdb_labels(path)
     if max_len is None:
-        max_len = cfg.text.max_len if cfg else max(len(t) for _, t in rows)
-    _check_rows(path, rows, alphabet, max_len, encode)
+        max_len = cfg.text.max_len if cfg else max(len(t) for t in (texts or [r.text for r in records(path)]))
+    if encode == "strict" and texts is not None:
+        _check_texts(f"{path / 'labels.tsv'}:" if fmt == "png" else f"{path}: sample ", texts, alphabet, max_len)
     n = batch_size or 64
 
     def batches() -> Iterator[dict[str, Any]]:

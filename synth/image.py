@@ -24,13 +24,22 @@ KEYS = ("image", "width", "label", "label_length", "text", "font")
 EXIF_TURNS = {2: (0, True), 3: (2, False), 4: (2, True), 5: (1, True), 6: (3, False), 7: (3, True), 8: (1, False)}
 
 
-def load_image(path: Path) -> np.ndarray:
-    """Any image file (8/16-bit, grey, colour, alpha) as grey uint8, as a viewer shows it: transparency over
-    white (text drawn only in the alpha channel reads), turned as its EXIF orientation says (phone photos); a
-    clear error when it cannot be read."""
-    img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if img is None:
-        raise SynthError(f"cannot read image {path}: missing or corrupt; fix or remove its labels.tsv line")
+def load_image(source: Path | bytes) -> np.ndarray:
+    """Any image file, or its encoded bytes (8/16-bit, grey, colour, alpha), as grey uint8, as a viewer shows
+    it: transparency over white (text drawn only in the alpha channel reads), turned as its EXIF orientation
+    says (phone photos); a clear error when it cannot be read."""
+    if isinstance(source, bytes):
+        img = cv2.imdecode(np.frombuffer(source, np.uint8), cv2.IMREAD_UNCHANGED)
+        if img is None:
+            raise SynthError("an image in the dataset cannot be decoded (corrupt); restore the dataset, or write it "
+                             "again")
+        head = source[:12]
+    else:
+        img = cv2.imread(str(source), cv2.IMREAD_UNCHANGED)
+        if img is None:
+            raise SynthError(f"cannot read image {source}: missing or corrupt; fix or remove its labels.tsv line")
+        with open(source, "rb") as f:
+            head = f.read(12)
     if img.dtype != np.uint8:
         img = (img / 257).astype(np.uint8) if img.dtype == np.uint16 else img.astype(np.uint8)
     if img.ndim == 3 and img.shape[2] == 4:  # over white, as a viewer shows it
@@ -38,17 +47,19 @@ def load_image(path: Path) -> np.ndarray:
         img = (img[:, :, :3] * alpha + 255.0 * (1.0 - alpha)).astype(np.uint8)
     if img.ndim == 3:
         img = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
-    if Path(path).suffix.lower() in (".jpg", ".jpeg", ".tif", ".tiff", ".webp"):
-        k, flip = EXIF_TURNS.get(_exif_orientation(path), (0, False))
+    if head.startswith((b"\xff\xd8", b"II*\x00", b"MM\x00*")) or head[8:12] == b"WEBP":  # formats with EXIF
+        k, flip = EXIF_TURNS.get(_exif_orientation(source), (0, False))
         img = np.ascontiguousarray(np.rot90(np.fliplr(img) if flip else img, k))
     return img
 
 
-def _exif_orientation(path: Path) -> int:
+def _exif_orientation(source: Path | bytes) -> int:
+    import io
+
     from PIL import Image
 
     try:
-        with Image.open(path) as im:
+        with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as im:
             return int(im.getexif().get(0x0112, 1))
     except (OSError, ValueError):
         return 1

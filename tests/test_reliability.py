@@ -110,7 +110,7 @@ def test_a_malformed_manifest(tmp_path, capsys):
     out = tmp_path / "d"
     assert synth_main(render_args(out, 10)) == 0
     (out / "manifest.json").write_text('{"format": "png", "shards": [', encoding="utf-8")
-    with pytest.raises(SynthError, match="manifest .* is not valid JSON .*run the synth render command"):
+    with pytest.raises(SynthError, match="manifest .* is not valid JSON .*run the command that made the dataset again"):
         synth.read(out)
     (out / "manifest.json").write_text('{"hello": 1}', encoding="utf-8")
     with pytest.raises(SynthError, match="is not a synth render manifest"):
@@ -261,13 +261,13 @@ def test_damaged_glyph_data_is_not_drawn(tmp_path):
 # --- scale ------------------------------------------------------------------------------------------------
 
 def test_shard_bookkeeping_is_linear(tmp_path):
-    from synth.dataset import _missing_shards
+    from synth.formats import missing_shards
 
     (tmp_path / "images").mkdir()
     for k in (0, 7, 999_999):
         (tmp_path / "images" / f"{k:05d}").mkdir()
     t = time.perf_counter()
-    todo = _missing_shards(tmp_path, "png", 1_000_000)
+    todo = missing_shards(tmp_path, "png", 1_000_000)
     assert time.perf_counter() - t < 5.0  # a stat per shard, or a set rebuilt per shard, took minutes
     assert len(todo) == 1_000_000 - 3 and todo[:7] == [1, 2, 3, 4, 5, 6, 8] and todo[-1] == 999_998
 
