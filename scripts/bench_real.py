@@ -27,6 +27,8 @@ def main() -> int:
     ap.add_argument("--model", type=Path, help="score this model dir, without training")
     ap.add_argument("--preset", default="scene")
     ap.add_argument("--minutes", type=float, default=60.0)
+    ap.add_argument("--steps", type=int, help="step budget (default: more than the minutes allow, 2,500 a minute, so "
+                    "that the clock ends the run and its learning rate anneals with it)")
     ap.add_argument("--set", action="append", default=[], help="config changes passed to train fit")
     ap.add_argument("--iiit5k", type=Path, default=REAL / "iiit5k-test-3000")
     ap.add_argument("--limit", type=int, help="score only the first N images")
@@ -37,7 +39,9 @@ def main() -> int:
     model = a.model or a.work / "model"
     trained = None
     if a.model is None:
-        cmd = ["train", "fit", "--out", str(model), "--preset", a.preset, "--max-minutes", str(a.minutes), "--quiet"]
+        steps = a.steps or int(2500 * a.minutes)  # the default model makes about 1,100 steps a minute on 2 cores
+        cmd = ["train", "fit", "--out", str(model), "--preset", a.preset, "--max-minutes", str(a.minutes), "--steps",
+               str(steps), "--quiet"]
         for s in a.set:
             cmd += ["--set", s]
         t0 = time.perf_counter()

@@ -16,7 +16,11 @@ from types import ModuleType
 
 
 @contextmanager
-def _stderr_held() -> Iterator[None]:
+def stderr_held() -> Iterator[None]:
+    """File descriptor 2 pointed at /dev/null meanwhile (unless SYNTHOCR_TF_LOGS is set): C++ log lines go."""
+    if os.environ.get("SYNTHOCR_TF_LOGS"):
+        yield
+        return
     sys.stderr.flush()
     saved = os.dup(2)
     null = os.open(os.devnull, os.O_WRONLY)
@@ -37,7 +41,7 @@ def tensorflow() -> ModuleType:
 
         return tf
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    with _stderr_held():
+    with stderr_held():
         import tensorflow as tf
 
         tf.config.list_physical_devices("GPU")

@@ -7,12 +7,13 @@ import pytest
 
 from synth.alphabet import Alphabet
 from synth.errors import SynthError
-from train.ctc import (
+from train.ctc import check_output_steps, ctc_loss
+from train.decode import (
     beam_search_decode,
-    check_output_steps,
-    ctc_loss,
+    ctc_log_likelihood,
     greedy_decode,
     lexicon_decode,
+    log_softmax,
     required_steps,
 )
 
@@ -142,3 +143,41 @@ def test_lexicon_decode_user_errors():
         lexicon_decode(_lexicon_logits(), None, [""], Alphabet("abct"))
     with pytest.raises(SynthError, match="outside the alphabet"):
         lexicon_decode(_lexicon_logits(), None, ["cat", "dog"], Alphabet("abct"))
+
+
+def peaked_logits(seed: int, batch: int = 16, steps: int = 20, classes: int = 6) -> np.ndarray:
+    """Logits like a trained model's: one class far likelier at most steps, some steps in doubt."""
+    rng = np.random.default_rng(seed)
+    logits = rng.normal(0, 1, (batch, steps, classes))
+    logits[np.arange(batch)[:, None], np.arange(steps)[None], rng.integers(0, classes, (batch, steps))] += 6
+    return logits.astype(np.float32)
+
+
+def test_numpy_beam_search_agrees_with_tensorflows():
+    import tensorflow as tf
+
+    for seed in range(5):
+        logits = peaked_logits(seed)
+        lengths = np.random.default_rng(seed).integers(8, 21, len(logits))
+        ids, logp = beam_search_decode(logits, lengths, beam_width=10)
+        decoded, tf_logp = tf.nn.ctc_beam_search_decoder(np.transpose(np.roll(logits, -1, axis=-1), (1, 0, 2)),
+                                                         lengths, beam_width=10, top_paths=1)
+        dense = tf.sparse.to_dense(decoded[0], default_value=-1).numpy()
+        assert ids == [[int(c) + 1 for c in row if c >= 0] for row in dense]
+        # both keep 10 prefixes a step, so both sum a little less than every alignment of the text
+        np.testing.assert_allclose(logp, tf_logp[:, 0].numpy(), atol=0.05)
+        assert (logp <= ctc_log_likelihood(log_softmax(logits), lengths, ids) + 1e-9).all()
+
+
+def test_numpy_ctc_likelihood_agrees_with_the_loss():
+    logits = peaked_logits(7, batch=12, steps=15)
+    rng = np.random.default_rng(7)
+    labels = [rng.integers(1, 6, rng.integers(0, 7)).tolist() for _ in range(12)]
+    lengths = rng.integers(12, 16, 12)
+    mine = ctc_log_likelihood(log_softmax(logits), lengths, labels)
+    padded = np.zeros((12, 6), np.int32)
+    for j, lab in enumerate(labels):
+        padded[j, : len(lab)] = lab
+    theirs = -ctc_loss(padded, [len(lab) for lab in labels], logits, lengths).numpy()
+    np.testing.assert_allclose(mine, theirs, rtol=1e-4, atol=1e-3)
+    assert ctc_log_likelihood(log_softmax(logits[:1]), np.array([2]), [[1, 1, 1]])[0] == -np.inf  # cannot fit

@@ -11,11 +11,12 @@ from synth.alphabet import Alphabet
 from synth.dataset import write
 from synth.errors import SynthError
 from synth.renderer import Renderer
-from train import recognizer
+from train import runtime
 from train.config import FitConfig
 from train.evaluate import evaluate
 from train.models import build_model
-from train.recognizer import Prediction, Recognizer, load
+from train.recognizer import Recognizer, load
+from train.runtime import Prediction
 
 
 def rendered(tiny_model, n: int, seed: int = 777) -> tuple[list[np.ndarray], list[str]]:
@@ -95,7 +96,7 @@ def test_predict_any_image_in_batches_or_alone(tiny_model):
 
 
 def test_a_line_set_vertically_is_read_turned(tiny_model, monkeypatch):
-    monkeypatch.setattr(recognizer, "TALL", 2.0)  # the tiny model's images are 2x as wide as tall
+    monkeypatch.setattr(runtime, "TALL", 2.0)  # the tiny model's images are 2x as wide as tall
     rec = load(tiny_model.dir)
     images, texts = rendered(tiny_model, 8)
     upright = [p.text for p in rec.predict(images)]

@@ -12,8 +12,8 @@ from synth.renderer import Renderer
 from train import robustness, tesseract
 from train.config import FitConfig
 from train.evaluate import Evaluation, compare_tesseract
-from train.recognizer import Prediction
 from train.report import eval_text, robustness_markdown, write_robustness
+from train.runtime import Prediction
 
 HELD_OUT = ["DejaVuSerif-Italic", "LiberationMono-Regular"]
 #: the bundled fonts and the two of the `user_fonts` fixture, as a robustness run sees them

@@ -1,4 +1,4 @@
-"""`train`: fit a recognizer on the synthetic stream; predict; evaluate.
+"""`train`: fit a recognizer on the synthetic stream; predict; evaluate; export.
 
 User errors print one line and exit 2 (see synth.flags.run_cli).
 """
@@ -76,24 +76,31 @@ def _lexicon(path: str | None) -> list[str] | None:
     return [w.strip() for w in read_text(path, "--lexicon").splitlines() if w.strip()]
 
 
-def cmd_predict(a: argparse.Namespace) -> int:
-    from synth.image import load_image
+def _model(path: str):
+    """A model dir (train.load) or an export of one (train.runtime: no TensorFlow for onnx or litert)."""
+    from train.runtime import Recognizer, is_export
+
+    if is_export(path):
+        return Recognizer.from_export(path)
     from train.recognizer import load
 
-    rec = load(a.model)
-    images = [load_image(Path(p)) for p in a.images]
-    for path, p in zip(a.images, rec.predict(images, method="beam" if a.beam else "greedy",
-                                             lexicon=_lexicon(a.lexicon), turn_tall=not a.upright), strict=True):
+    return load(path)
+
+
+def cmd_predict(a: argparse.Namespace) -> int:
+    rec = _model(a.model)
+    source = a.images[0] if len(a.images) == 1 and Path(a.images[0]).is_dir() else a.images
+    for path, p in rec.read(source, method="beam" if a.beam else "greedy", lexicon=_lexicon(a.lexicon),
+                            turn_tall=not a.upright):
         print(f"{path}\t{p.text}\t{p.confidence:.4f}")
     return 0
 
 
 def cmd_eval(a: argparse.Namespace) -> int:
     from train.evaluate import METRICS, evaluate
-    from train.recognizer import load
     from train.report import eval_text, eval_worst_grid
 
-    rec = load(a.model)
+    rec = _model(a.model)
     result = evaluate(rec, a.data, method="beam" if a.beam else "greedy", lexicon=_lexicon(a.lexicon),
                       limit=a.limit, compare=a.compare, turn_tall=not a.upright)
     if a.worst:
@@ -106,6 +113,13 @@ def cmd_eval(a: argparse.Namespace) -> int:
         print(json.dumps(out))
         return 0
     print(eval_text(result, a.data))
+    return 0
+
+
+def cmd_export(a: argparse.Namespace) -> int:
+    from train.export import export
+
+    print(f"wrote {export(a.model, a.format, a.out, a.quantize, a.width)}")
     return 0
 
 
@@ -163,15 +177,15 @@ def parser() -> argparse.ArgumentParser:
     add_config_args(f)
     f.set_defaults(fn=cmd_fit)
     r = sub.add_parser("predict", help="print the text of each image, with a confidence")
-    r.add_argument("--model", required=True)
-    r.add_argument("images", nargs="+")
+    r.add_argument("--model", required=True, help="a model dir, or an export of one (train export)")
+    r.add_argument("images", nargs="+", help="image files, or one folder of them")
     r.add_argument("--beam", action="store_true", help="beam search instead of greedy decoding")
     r.add_argument("--lexicon", help="word list: output the closest word")
     r.add_argument("--upright", action="store_true", help="read every image only as it stands (by default an image "
                    "three times as tall as wide is also read turned a quarter each way, as a line set vertically)")
     r.set_defaults(fn=cmd_predict)
     e = sub.add_parser("eval", help="score a folder with labels.tsv (real images or a rendered dataset)")
-    e.add_argument("--model", required=True)
+    e.add_argument("--model", required=True, help="a model dir, or an export of one (train export)")
     e.add_argument("--data", required=True)
     e.add_argument("--json", action="store_true", help="print one JSON object")
     e.add_argument("--beam", action="store_true")
@@ -182,6 +196,16 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--compare", choices=["tesseract"], help="also run Tesseract (if installed) on the same images "
                    "and show its numbers beside ours")
     e.set_defaults(fn=cmd_eval)
+    x = sub.add_parser("export", help="the inference model as SavedModel, LiteRT or ONNX, with synthocr.json (read "
+                       "it without TensorFlow: train.runtime)")
+    x.add_argument("--model", required=True, help="model dir")
+    x.add_argument("--format", required=True, choices=("saved_model", "litert", "onnx"))
+    x.add_argument("--out", help="folder to write (must not exist; default MODEL/export/FORMAT[-QUANTIZE])")
+    x.add_argument("--quantize", choices=("float16", "int8"), help="litert: float16 or int8 (calibrated on "
+                   "rendered images); onnx: int8 (weights)")
+    x.add_argument("--width", type=int, help="fix the input width of a variable-width model (LiteRT needs one for "
+                   "a recurrent layer)")
+    x.set_defaults(fn=cmd_export)
     b = sub.add_parser("robustness", help="the same texts in every font, clean and with the training effects, "
                        "seen vs unseen fonts, and accuracy against each effect's strength")
     b.add_argument("--model", required=True)

@@ -15,7 +15,7 @@ from rapidfuzz.distance import Levenshtein
 from synth.dataset import iter_samples
 from synth.errors import SynthError
 from train import metrics
-from train.recognizer import Recognizer
+from train.runtime import Recognizer
 
 HEIGHT_BINS = (0, 24, 32, 48, 64, 128, 10**9)
 LENGTH_BINS = (0, 3, 6, 10, 16, 32, 10**9)

@@ -15,9 +15,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from synth.quiet import tensorflow
+
+tf = tensorflow()  # before Keras, which imports it: quietly
+
 import keras
 import numpy as np
-import tensorflow as tf
 
 from synth.alphabet import Alphabet
 from synth.errors import SynthError
