@@ -11,7 +11,7 @@ writes only the missing ones.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -117,7 +117,8 @@ def convert(src: str | Path, dst: str | Path, fmt: str, shard_size: int = 1000, 
     count = _count(src)
     args = {"convert": str(src.resolve()), "count": count, "format": fmt, "shard_size": shard_size,
             "version": __version__}
-    manifest = {"version": __version__, "format": fmt, "count": count, "shard_size": shard_size, "source": str(src)}
+    manifest = {"version": __version__, "format": fmt, "count": count, "shard_size": shard_size,
+                "source": str(src.resolve())}
     theirs = read_manifest(src)
     for key in ("seed", "alphabet", "fonts", "config"):  # ours: what it was rendered from stays with it
         if theirs is not None and key in theirs:
@@ -155,7 +156,8 @@ def _count(path: Path) -> int:
 
 
 def _fill(out: Path, fmt: str, count: int, shard_size: int, args: dict[str, Any], manifest: dict[str, Any],
-          make: Any, refuse: Any, progress: bool) -> Path:
+          make: Callable[[list[int]], Iterable[int]], refuse: Callable[[Path, Path, dict[str, Any]], bool],
+          progress: bool) -> Path:
     """Write the shards of `out` that are missing with `make(todo)` (which yields the samples written as it
     goes), then what completes the dataset; `refuse(out, args_file, args)` judges a folder begun with other
     arguments (True: complete, nothing to do)."""

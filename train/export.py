@@ -75,6 +75,12 @@ def export(model_dir: str | Path, fmt: str, out: str | Path | None = None, quant
                 _write(model, fmt, tmp, quantize, rec)
             except ImportError as e:
                 raise SynthError(f"exporting to {fmt} needs {e.name}: pip install 'synthocr[export]'") from None
+            except (ValueError, RuntimeError, TypeError) as e:  # the converter's own refusal: its first line
+                if os.environ.get("SYNTHOCR_DEBUG"):
+                    raise
+                first = str(e).strip().splitlines()[0][:300] if str(e).strip() else type(e).__name__
+                raise SynthError(f"the {fmt} converter cannot take model {rec.model.name!r}: {first}; export to "
+                                 "another format (onnx takes every model of the zoo)") from None
         (tmp / EXPORT_FILE).write_text(json.dumps(info, indent=1, ensure_ascii=False), encoding="utf-8")
         os.rename(tmp, out)
     except BaseException:
