@@ -40,8 +40,9 @@ def main() -> int:
     trained = None
     if a.model is None:
         steps = a.steps or int(2500 * a.minutes)  # the default model makes about 1,100 steps a minute on 2 cores
+        # no early stop: with the long cosine a plateau mid-run is not the end (a run stopped at 30 of 60 minutes)
         cmd = ["train", "fit", "--out", str(model), "--preset", a.preset, "--max-minutes", str(a.minutes), "--steps",
-               str(steps), "--quiet"]
+               str(steps), "--patience", "0", "--quiet"]
         for s in a.set:
             cmd += ["--set", s]
         t0 = time.perf_counter()

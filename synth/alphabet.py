@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import string
+import unicodedata
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -22,6 +23,7 @@ ALPHABETS_DIR = Path(__file__).resolve().parent / "data" / "alphabets"
 
 def named_alphabet(name: str) -> str | None:
     """The characters of the named script alphabet `name` (arabic, hebrew, devanagari, thai, bengali), or None."""
+    name = name.lower()  # --alphabet Arabic, ARABIC
     path = ALPHABETS_DIR / f"{name}.txt"
     if not name.isidentifier() or not path.is_file():
         return None
@@ -38,6 +40,12 @@ class Alphabet:
         bad = [c for c in chars if len(c) != 1]
         if bad:
             raise SynthError(f"alphabet entries must be single characters, got {bad[:5]!r}")
+        control = [c for c in chars if unicodedata.category(c) == "Cc"]
+        if control:  # a tab or a newline would break labels.tsv; a carriage return comes from a Windows file
+            raise SynthError(f"the alphabet holds control characters {''.join(control)!r}; take them out")
+        if all(unicodedata.category(c).startswith("M") or c.isspace() for c in chars):
+            raise SynthError(f"the alphabet {''.join(chars)!r} has only combining marks (and spaces); a mark is drawn "
+                             "on a letter: add the letters it goes with")
         self.chars: str = "".join(chars)
         self._ids = {c: i + 1 for i, c in enumerate(self.chars)}
         #: whether lines run right to left: most of the alphabet's letters do (Arabic, Hebrew)

@@ -59,7 +59,9 @@ def cmd_preview(a: argparse.Namespace) -> int:
 
 
 def cmd_config(a: argparse.Namespace) -> int:
-    print(json.dumps(config_from_args(a).to_dict(), indent=1, ensure_ascii=False))
+    cfg = config_from_args(a)
+    cfg.validate()  # a config printed is one that renders
+    print(json.dumps(cfg.to_dict(), indent=1, ensure_ascii=False))
     return 0
 
 

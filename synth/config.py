@@ -26,6 +26,40 @@ CASES = ("lower", "upper", "title", "keep")
 BACKGROUNDS = ("flat", "gradient", "texture", "image")
 #: the canvas must give each character of the longest text at least height / this many pixels
 CHAR_WIDTH_PER_HEIGHT = 6
+#: the domain of every effect setting (a number, or each end of a range): outside it an effect draws blank,
+#: black or pure-noise images, or fails
+LIMITS = {
+    "rotate.degrees": (0, 180), "shear.factor": (0, 2), "perspective.jitter": (0, 0.5), "paper.paper": (0, 255),
+    "paper.ink": (0, 255), "blur.sigma": (0, 20), "gaussian_noise.std": (0, 128), "speckle.std": (0, 1),
+    "salt_pepper.amount": (0, 0.5), "binarize.shift": (0, 3), "stroke_weight.shift": (-1, 1),
+    "jpeg.quality": (1, 100), "stretch.factor": (0.2, 5), "underline.strike": (0, 1),
+    "underline.thickness": (0.005, 0.5), "colour.min_contrast": (0, 255), "shadow.offset": (0, 0.5),
+    "shadow.darkness": (0, 1), "shadow.blur": (0, 20), "outline.width": (1, 10), "lighting.strength": (0, 1),
+    "motion_blur.length": (0, 50), "low_res.scale": (0.05, 1),
+}
+
+
+def weights_problem(name: str, weights: dict[str, float]) -> str | None:
+    """What is wrong with a table of sampling weights: each finite and >= 0, at least one above 0."""
+    bad = {k: w for k, w in weights.items() if not (isinstance(w, int | float) and 0 <= w < math.inf)}
+    if bad:
+        return f"{name} {bad}: each weight must be a finite number >= 0"
+    if not any(w > 0 for w in weights.values()):
+        return f"{name}: every weight is 0; give at least one a weight above 0"
+    return None
+
+
+def _number_problem(name: str, value: Any, limits: tuple[float, float]) -> str | None:
+    """A setting (a number, or a [low, high] range) against its domain."""
+    lo, hi = limits
+    values = list(value) if isinstance(value, list | tuple) else [value]
+    if not all(isinstance(v, int | float) and math.isfinite(v) for v in values):
+        return f"{name} {value}: give finite numbers"
+    if len(values) == 2 and values[0] > values[1]:
+        return f"{name} {value}: the low end is above the high end"
+    if not all(lo <= v <= hi for v in values):
+        return f"{name} {value} is outside {lo} to {hi}"
+    return None
 
 
 @dataclass
@@ -56,8 +90,8 @@ class TextConfig:
         unknown = set(self.sources) - set(TEXT_SOURCES)
         if unknown:
             out.append(f"unknown text source(s) {sorted(unknown)}; use {', '.join(TEXT_SOURCES)}")
-        if not any(w > 0 for w in self.sources.values()):
-            out.append("all text source weights are 0; give at least one of random/words/corpus/prose a weight")
+        out += filter(None, [weights_problem("text.sources (--text)", self.sources),
+                             weights_problem("text.case", self.case)])
         if self.unencodable not in ("error", "filter"):
             out.append(f"text.unencodable is {self.unencodable!r}; use 'error' or 'filter'")
         unknown = set(self.case) - set(CASES)
@@ -133,8 +167,9 @@ class RenderConfig:
             out.append(f"render.width {self.width} is below the height {self.height}; use a wider canvas")
         if self.width is None and self.max_width < self.height:
             out.append(f"render.max_width {self.max_width} is below the height {self.height}; allow wider images")
-        if not self.margin >= 0:
-            out.append(f"render.margin {self.margin} is negative; use a fraction of the height >= 0 (0.25 default)")
+        if not 0 <= self.margin <= 0.45:  # each of two margins up to this share of the height: text needs the rest
+            out.append(f"render.margin {self.margin} is out of range; use a fraction of the height from 0 to 0.45 "
+                       "(0.25 default)")
         return out
 
 
@@ -341,10 +376,12 @@ class EffectsConfig:
         for name, section in self.sections():
             if not 0.0 <= section.p <= 1.0:
                 out.append(f"effects.{name}.p {section.p} is not a probability; use a value from 0 to 1")
-        sw = self.stroke_weight.shift
-        if not -1.0 <= sw[0] <= sw[1] <= 1.0:
-            out.append(f"effects.stroke_weight.shift {sw} must lie within [-1, 1] pixels, low <= high")
+            for f in dataclasses.fields(section):
+                key = f"{name}.{f.name}"
+                if key in LIMITS:
+                    out += filter(None, [_number_problem(f"effects.{key}", getattr(section, f.name), LIMITS[key])])
         kinds = self.paper.kinds
+        out += filter(None, [weights_problem("effects.paper.kinds", kinds)])
         unknown = {k for k, w in kinds.items() if w > 0} - set(BACKGROUNDS)
         if unknown:
             out.append(f"unknown background kind(s) {sorted(unknown)}; use {', '.join(BACKGROUNDS)}")
@@ -439,9 +476,11 @@ class SynthConfig(JsonConfig):
         least = rc.height / CHAR_WIDTH_PER_HEIGHT
         if rc.height < 8 or n < 1 or canvas < rc.height or canvas / n >= least:
             return []  # (the first three are problems of their own)
+        wider = math.ceil(n * least)
+        widen = f"widen it to {wider}, " if wider <= 65536 else ""
         return [f"{flag} {canvas} leaves {canvas / n:.1f} pixels for each of text.max_len={n} characters, too few "
-                f"to read at height {rc.height} (at least {least:.1f}); widen it to {math.ceil(n * least)}, lower "
-                f"--max-len to {int(canvas / least)}, or use --width auto"]
+                f"to read at height {rc.height} (at least {least:.1f}); {widen}lower --max-len to "
+                f"{int(canvas / least)}, or use --width auto"]
 
     def validate(self) -> None:
         """Every check of the values, gathered in one SynthError that names each problem and its fix."""
@@ -509,8 +548,11 @@ def load_json_config(cls: type, path: str | Path) -> Any:
 def config_from_json(cls: type, data: Any) -> Any:
     """Dataclass `cls` from a config's JSON data, or from a file that holds one under "config" (a dataset's
     manifest.json, a model's record)."""
-    if isinstance(data, dict) and "config" in data and "config" not in {f.name for f in dataclasses.fields(cls)}:
+    names = {f.name for f in dataclasses.fields(cls)}
+    if isinstance(data, dict) and "config" in data and "config" not in names:
         data = data["config"]
+    if isinstance(data, dict) and {"data", "train"} <= data.keys() and "data" not in names:  # a model's config.json
+        data = data["data"]
     return from_dict(cls, data)
 
 

@@ -11,6 +11,7 @@ writes only the missing ones.
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 from pathlib import Path
@@ -26,9 +27,11 @@ from synth.errors import SynthError
 from synth.files import read_json, read_text, write_atomic, writing
 from synth.formats import (
     FORMATS,
+    LMDB_DONE,
     Record,
     Row,
     clear_partial,
+    image_suffix,
     is_lmdb,
     lmdb_labels,
     lmdb_records,
@@ -41,6 +44,7 @@ from synth.formats import (
 from synth.image import collate, load_image, to_model_input
 from synth.pool import run_ordered
 from synth.renderer import Renderer
+from synth.rng import check_seed
 from synth.version import __version__
 
 ARGS_FILE = ".render-args.json"
@@ -81,6 +85,7 @@ def write(config: SynthConfig, out: str | Path, count: int, seed: int = 0, fmt: 
         raise SynthError(f"--count must be at least 1, got {count}")
     if workers is not None and workers < 0:
         raise SynthError(f"--workers {workers}: give 0 (render in this process) or more")
+    check_seed(seed)
     renderer = Renderer(config)  # the whole config checked before anything is written
     args = {"config": config.to_dict(), "seed": seed, "count": count, "format": fmt, "shard_size": shard_size,
             "version": __version__, "fonts": renderer.fonts.manifest()}
@@ -111,7 +116,8 @@ def convert(src: str | Path, dst: str | Path, fmt: str, shard_size: int = 1000, 
     src, dst = Path(src), Path(dst)
     _check_out(dst, fmt, shard_size)
     if not src.is_dir():
-        raise SynthError(f"dataset folder not found: {src}")
+        raise SynthError(f"{src} is a file; give the dataset folder that holds it" if src.is_file()
+                         else f"dataset folder not found: {src}")
     if dst.resolve() == src.resolve():
         raise SynthError("convert into a new folder: the source would be overwritten while it is read")
     count = _count(src)
@@ -132,7 +138,8 @@ def convert(src: str | Path, dst: str | Path, fmt: str, shard_size: int = 1000, 
             for k in range(max(todo) + 1):
                 chunk = list(islice(it, min(shard_size, count - k * shard_size)))
                 if k in wanted:
-                    w.write(shard_name(fmt, k, n_shards), [_row(k * shard_size + j, r) for j, r in enumerate(chunk)])
+                    w.write(shard_name(fmt, k, n_shards), [_row(src, fmt, k * shard_size + j, r)
+                                                           for j, r in enumerate(chunk)])
                     yield len(chunk)
 
     def refuse(out: Path, prev: Path, args: dict[str, Any]) -> bool:
@@ -143,8 +150,15 @@ def convert(src: str | Path, dst: str | Path, fmt: str, shard_size: int = 1000, 
         return _fill(dst, fmt, count, shard_size, args, manifest, make, refuse, progress)
 
 
-def _row(index: int, r: Record) -> Row:
+def _row(src: Path, fmt: str, index: int, r: Record) -> Row:
+    """A record of `src` to write as sample `index`, checked: conversion copies bytes, so a damaged image or a
+    label the target cannot hold would only be found by whoever reads the result."""
     image = r.image if isinstance(r.image, bytes) else r.image.read_bytes()
+    if image_suffix(image) is None:
+        raise SynthError(f"{src}: sample {index + 1}'s image is no PNG, JPEG, TIFF, WebP or BMP; fix or remove it")
+    if fmt == "png" and any(c in r.text for c in "\t\n\r"):
+        raise SynthError(f"{src}: sample {index + 1}'s label {r.text!r} holds a tab or a line break, which "
+                         "labels.tsv cannot hold; fix the label, or convert to lmdb or tfrecord")
     return Row(index, image, r.text, r.font, r.spec or json.dumps({"index": index, "font": r.font}))
 
 
@@ -171,14 +185,21 @@ def _fill(out: Path, fmt: str, count: int, shard_size: int, args: dict[str, Any]
     todo = missing_shards(out, fmt, n_shards)
     if not todo and manifest_path.exists():
         return out  # complete
+    created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     write_atomic(out / ARGS_FILE, args_text)
     clear_partial(out)
     left = sum(min(shard_size, count - k * shard_size) for k in todo)
     bar = _progress(count, count - left, progress)
-    for n in make(todo) if todo else ():
-        bar.update(n)
-    bar.close()
+    try:
+        for n in make(todo) if todo else ():
+            bar.update(n)
+    except BaseException:
+        if len(missing_shards(out, fmt, n_shards)) == n_shards:  # failed before its first shard: leave nothing,
+            _remove_begun(out, created)  # so that the corrected command is not refused as another one
+        raise
+    finally:
+        bar.close()
     names = [shard_name(fmt, k, n_shards) for k in range(n_shards)]
     if fmt == "png":  # shard by shard: a billion labels do not fit in memory
         write_atomic(out / "labels.tsv", (read_text(out / name / "labels.tsv", "shard labels") for name in names))
@@ -187,6 +208,16 @@ def _fill(out: Path, fmt: str, count: int, shard_size: int, args: dict[str, Any]
             w.finish(count)
     write_atomic(manifest_path, json.dumps({**manifest, "shards": names}, indent=1, ensure_ascii=False))
     return out
+
+
+def _remove_begun(out: Path, created: bool) -> None:
+    """Undo the start of a run that wrote no shard: its folder if it made it, else the files it made."""
+    if created:
+        shutil.rmtree(out, ignore_errors=True)
+        return
+    clear_partial(out)
+    for name in (ARGS_FILE, "data.mdb", "lock.mdb", LMDB_DONE):
+        (out / name).unlink(missing_ok=True)
 
 
 def _refuse_resume(out: Path, prev: Path, args: dict[str, Any]) -> bool:

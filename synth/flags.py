@@ -12,7 +12,9 @@ import errno
 import json
 import os
 import sys
+import warnings
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from synth.alphabet import Alphabet, named_alphabet
 from synth.config import EffectsConfig, SynthConfig, replace_path
@@ -65,10 +67,10 @@ def apply_data_flags(a: argparse.Namespace, cfg: SynthConfig) -> SynthConfig:
         chars = a.alphabet
         script = named_alphabet(chars)
         if chars.startswith("@"):
-            chars = read_text(chars[1:], "alphabet file").replace("\n", "")
+            chars = "".join(read_text(chars[1:], "alphabet file").splitlines())  # \n, \r\n, \r
         elif script is not None:  # a named script: its charset, its bundled fonts, and random strings of it
             chars = script
-            cfg.fonts.scripts = list(dict.fromkeys([*cfg.fonts.scripts, a.alphabet]))
+            cfg.fonts.scripts = list(dict.fromkeys([*cfg.fonts.scripts, a.alphabet.lower()]))
             if a.text is None and not a.lexicon and not a.corpus:  # the bundled lexicon is English
                 cfg.text.sources = {"random": 1.0}
         cfg.alphabet = Alphabet(chars).chars
@@ -80,7 +82,7 @@ def apply_data_flags(a: argparse.Namespace, cfg: SynthConfig) -> SynthConfig:
     if a.height is not None:
         cfg.render.height = a.height
     if a.width is not None:
-        cfg.render.width = None if a.width == "auto" else _int(a.width, "--width")
+        cfg.render.width = None if a.width.strip().lower() == "auto" else _int(a.width, "--width", "or auto")
     if a.min_len is not None:
         cfg.text.min_len = a.min_len
     if a.max_len is not None:
@@ -113,11 +115,11 @@ def apply_data_flags(a: argparse.Namespace, cfg: SynthConfig) -> SynthConfig:
     return cfg
 
 
-def _int(s: str, flag: str) -> int:
+def _int(s: str, flag: str, other: str = "") -> int:
     try:
         return int(s)
     except ValueError:
-        raise SynthError(f"{flag} expects a number, got {s!r}") from None
+        raise SynthError(f"{flag} expects a number{' ' + other if other else ''}, got {s!r}") from None
 
 
 def _weights(s: str) -> dict[str, float]:
@@ -160,12 +162,19 @@ def _user_error_inside(e: Exception) -> str | None:
     return text.split("SynthError: ", 1)[1].split("\n", 1)[0].strip()
 
 
+def _one_line_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int, file: Any = None,
+                      line: str | None = None) -> None:
+    """A warning as the CLIs show it: one line, without the source file and line it came from."""
+    print(f"warning: {message}", file=sys.stderr)
+
+
 def run_cli(main: Callable[[Sequence[str] | None], int]) -> Callable[[Sequence[str] | None], int]:
     """Wrap a CLI entry point: a user's error (a SynthError, one the operating system raised: a full or
     read-only disk) becomes one line on stderr and exit status 2; Ctrl-C one word and 130; a closed pipe
     (`synth config | head`) nothing. SYNTHOCR_DEBUG=1 lets the traceback through."""
 
     def wrapped(argv: Sequence[str] | None = None) -> int:
+        warnings.showwarning = _one_line_warning
         try:
             status = main(argv)
             sys.stdout.flush()  # here, so that a reader gone away is seen here and not at exit

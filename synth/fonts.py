@@ -128,9 +128,22 @@ def claims_other_letters(cmap: dict[int, str]) -> bool:
     return wrong > len(chars) / 2
 
 
+def _faces(path: Path) -> int:
+    """How many fonts a file holds: more than one in a collection (.ttc, .otc)."""
+    with open(path, "rb") as f:
+        head = f.read(12)
+    return struct.unpack(">I", head[8:12])[0] if head[:4] == b"ttcf" and len(head) == 12 else 1
+
+
 def _read_font(path: Path) -> tuple[ImageFont.FreeTypeFont, set[int], str, str, bool]:
     from fontTools.ttLib import TTFont, TTLibError
 
+    with open(path, "rb") as f:
+        head = f.read(4)
+    if head in (b"wOFF", b"wOF2"):  # FreeType and fontTools read it, HarfBuzz does not: every text fails to shape
+        raise SynthError(f"font file {path} is a compressed web font ({head.decode()}); decompress it first, e.g. "
+                         "python -c \"from fontTools.ttLib import TTFont; f = TTFont('FILE'); f.flavor = None; "
+                         "f.save('FILE.ttf')\", and remove the web font")
     try:
         tt = TTFont(str(path), fontNumber=0, lazy=True)
         best = tt.getBestCmap() or {}
@@ -210,6 +223,8 @@ def discover(cfg: FontConfig) -> list[Path]:
         if not d.is_dir():
             known = sorted(p.name for p in SCRIPTS_DIR.iterdir() if p.is_dir())
             raise SynthError(f"no bundled fonts for script {d.name!r}; bundled scripts: {known}" if d in scripts
+                             else f"--font-dir {d} is a file; give the folder that holds it (every font in it is "
+                             "used), or fonts.include to pick fonts by name" if d.is_file()
                              else f"font folder not found: {d}; pass an existing folder of .ttf/.otf files")
         files += sorted(p for p in d.rglob("*") if p.suffix.lower() in FONT_EXTS and p.is_file()
                         and (d != BUNDLED_DIR or not p.is_relative_to(SCRIPTS_DIR)))
@@ -249,6 +264,11 @@ def library(cfg: FontConfig, chars: str) -> FontLibrary:
         if lib.skipped:  # once per process: said, not repeated for every renderer
             names = ", ".join(Path(p).stem for p, _ in lib.skipped[:5]) + (" ..." if len(lib.skipped) > 5 else "")
             print(f"note: {len(lib.skipped)} font(s) left out ({names}); `synth fonts` says why", file=sys.stderr)
+        many = [(f.path, n) for f in lib.fonts if (n := _faces(Path(f.path))) > 1]
+        if many:
+            names = ", ".join(f"{Path(p).name} ({n} faces)" for p, n in many[:5]) + (" ..." if len(many) > 5 else "")
+            print(f"note: font collections are read for their first face only: {names}; to use every face, save "
+                  "each as a font file of its own (fontTools.ttLib.TTCollection)", file=sys.stderr)
     return lib
 
 

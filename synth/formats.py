@@ -49,8 +49,11 @@ class Record(NamedTuple):
     spec: str
 
 
-def image_suffix(data: bytes) -> str:
-    """The file suffix for encoded image bytes, by their signature (real sets hold JPEGs as well as PNGs)."""
+def image_suffix(data: bytes) -> str | None:
+    """The file suffix for encoded image bytes, by their signature (real sets hold JPEGs as well as PNGs);
+    None for bytes that are no image OpenCV reads."""
+    if data.startswith(b"\x89PNG"):
+        return ".png"
     if data.startswith(b"\xff\xd8"):
         return ".jpg"
     if data.startswith((b"II*\x00", b"MM\x00*")):
@@ -59,7 +62,7 @@ def image_suffix(data: bytes) -> str:
         return ".webp"
     if data.startswith(b"BM"):
         return ".bmp"
-    return ".png"
+    return None
 
 
 def shard_name(fmt: str, k: int, n_shards: int) -> str:
@@ -94,7 +97,7 @@ def write_png_shard(out: Path, name: str, rows: list[Row]) -> None:
     tmp.mkdir(parents=True)
     labels, specs = [], []
     for r in rows:
-        file = f"{r.index:08d}{image_suffix(r.image)}"
+        file = f"{r.index:08d}{image_suffix(r.image) or '.png'}"
         (tmp / file).write_bytes(r.image)
         labels.append(f"{name}/{file}\t{r.text}\n")
         specs.append(r.spec + "\n")
@@ -212,9 +215,8 @@ def lmdb_records(path: Path) -> Iterator[Record]:
                 if image is None or label is None:
                     raise SynthError(f"{path}: sample {i} of its {n} (num-samples) is missing; restore the LMDB, "
                                      "or write it again")
-                spec = (txn.get(b"spec-%09d" % i) or b"").decode("utf-8")
-                yield Record(bytes(image), label.decode("utf-8", errors="replace"),
-                             json.loads(spec)["font"] if spec else "", spec)
+                spec = (txn.get(b"spec-%09d" % i) or b"").decode("utf-8", errors="replace")
+                yield Record(bytes(image), _label(path, i, label), json.loads(spec)["font"] if spec else "", spec)
     except lmdb.Error as e:
         raise _lmdb_error(path, e) from None
     finally:
@@ -236,13 +238,23 @@ def lmdb_labels(path: Path) -> list[str]:
     if None in labels:
         raise SynthError(f"{path}: label {labels.index(None) + 1} of its {n} (num-samples) is missing; restore the "
                          "LMDB, or write it again")
-    return [b.decode("utf-8", errors="replace") for b in labels]
+    return [_label(path, i, b) for i, b in enumerate(labels, 1)]
+
+
+def _label(path: Path, i: int, raw: bytes) -> str:
+    try:
+        return bytes(raw).decode("utf-8")
+    except UnicodeDecodeError:
+        raise SynthError(f"{path}: label-{i:09d} is not UTF-8; write the LMDB's labels as UTF-8") from None
 
 
 def lmdb_count(path: Path, txn: Any) -> int:
     raw = txn.get(b"num-samples")
     try:
-        return int(raw)
+        n = int(raw)
+        if n < 0:
+            raise ValueError
+        return n
     except (TypeError, ValueError):
         raise SynthError(f"{path}: the LMDB has no num-samples (an unfinished write, or not the DTRB layout); run "
                          "the command that made it again") from None

@@ -16,6 +16,8 @@ import numpy as np
 from synth.alphabet import PAD, Alphabet
 from synth.errors import SynthError
 
+cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)  # its warnings would repeat our errors
+
 #: the keys of a batch, as streams, datasets and the numpy feed give it
 KEYS = ("image", "width", "label", "label_length", "text", "font")
 
@@ -35,13 +37,14 @@ def load_image(source: Path | bytes) -> np.ndarray:
                              "again")
         head = source[:12]
     else:
+        if not Path(source).is_file():
+            raise SynthError(f"image {source} " + ("is a folder" if Path(source).is_dir() else "not found"))
         img = cv2.imread(str(source), cv2.IMREAD_UNCHANGED)
         if img is None:
-            raise SynthError(f"cannot read image {source}: missing or corrupt; fix or remove its labels.tsv line")
+            raise SynthError(f"cannot read image {source}: damaged, or not an image OpenCV reads")
         with open(source, "rb") as f:
             head = f.read(12)
-    if img.dtype != np.uint8:
-        img = (img / 257).astype(np.uint8) if img.dtype == np.uint16 else img.astype(np.uint8)
+    img = _to_uint8(img, source)
     if img.ndim == 3 and img.shape[2] == 4:  # over white, as a viewer shows it
         alpha = img[:, :, 3:].astype(np.float32) * (1.0 / 255.0)
         img = (img[:, :, :3] * alpha + 255.0 * (1.0 - alpha)).astype(np.uint8)
@@ -51,6 +54,18 @@ def load_image(source: Path | bytes) -> np.ndarray:
         k, flip = EXIF_TURNS.get(_exif_orientation(source), (0, False))
         img = np.ascontiguousarray(np.rot90(np.fliplr(img) if flip else img, k))
     return img
+
+
+def _to_uint8(img: np.ndarray, source: Path | bytes) -> np.ndarray:
+    """8 bits a channel, as a viewer shows them: 16-bit scaled down, floating point taken as 0 to 1."""
+    if img.dtype == np.uint8:
+        return img
+    if img.dtype == np.uint16:
+        return (img / 257).astype(np.uint8)
+    if img.dtype.kind == "f":
+        return (np.clip(np.nan_to_num(img), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    name = "an image in the dataset" if isinstance(source, bytes) else f"image {source}"
+    raise SynthError(f"{name} has {img.dtype} pixels; save it with 8 or 16 bits a channel")
 
 
 def _exif_orientation(source: Path | bytes) -> int:

@@ -12,6 +12,7 @@ from synth.bundled import FONTS_DIR
 from synth.config import SynthConfig
 from synth.errors import SynthError
 from synth.renderer import Renderer
+from synth.rng import check_seed
 
 CAPTION_FONT = FONTS_DIR / "dejavu" / "DejaVuSansMono-Bold.ttf"
 
@@ -52,6 +53,7 @@ def preview(config: SynthConfig | None, out: str | Path, seed: int = 0, count: i
         raise SynthError(f"--out {out} is a folder; give the PNG file to write, e.g. {out / 'preview.png'}")
     if count < 1 or columns < 1:
         raise SynthError(f"--count {count} --columns {columns}: give at least one sample and one column")
+    check_seed(seed)
     renderer = Renderer(config)
     tiles = []
     for i in range(count):

@@ -13,6 +13,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from synth.errors import SynthError
+
 #: uniforms a sub-stream draws at a time once its reserved ones are used
 BLOCK = 64
 MASK64 = (1 << 64) - 1
@@ -116,6 +118,12 @@ def integer(u: float, lo: int, hi: int) -> int:
 def pick(cumulative: Sequence[float], u: float) -> int:
     """Index chosen by the uniform `u` in [0, 1) with probabilities given as cumulative weights."""
     return min(bisect.bisect_right(cumulative, u * cumulative[-1]), len(cumulative) - 1)
+
+
+def check_seed(seed: int, flag: str = "--seed") -> None:
+    """Seeds are 64-bit: one outside 0 to 2**64 - 1 would silently repeat another's samples."""
+    if not 0 <= seed <= MASK64:
+        raise SynthError(f"{flag} {seed}: give a seed from 0 to {MASK64}")
 
 
 def cumulative(weights: Sequence[float]) -> list[float]:

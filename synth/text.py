@@ -87,7 +87,7 @@ class Lines:
         if not ok:
             raise SynthError(
                 f"{kind} {path}: none of its {len(lines)} entries fit the alphabet and the length range "
-                f"{cfg.min_len}-{cfg.max_len}; widen them"
+                f"{cfg.min_len}-{cfg.max_len}; widen them, or draw random strings of the alphabet (--text random=1)"
             )
         self.items = ok
         self.path = str(path)

@@ -337,3 +337,193 @@ def test_a_users_train_py_does_not_break_the_train_command(tmp_path):
     (tmp_path / "train.py").write_text("raise SystemExit('the user script ran')\n", encoding="utf-8")
     done = subprocess.run([script, "fit", "--help"], capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert done.returncode == 0 and "--max-minutes" in done.stdout, done.stderr
+
+
+# --- the second sweep: values, weights, alphabets, fonts, conversions, flags ---------------------------------
+
+@pytest.mark.parametrize("args, expect", [
+    (["--set", "effects.blur.sigma=[-2,-1]"], "effects.blur.sigma (-2.0, -1.0) is outside 0 to 20"),
+    (["--set", "effects.stretch.factor=[0,0]"], "effects.stretch.factor (0.0, 0.0) is outside 0.2 to 5"),
+    (["--set", "effects.outline.width=[-1,0]"], "effects.outline.width (-1, 0) is outside 1 to 10"),
+    (["--set", "effects.rotate.degrees=NaN"], "effects.rotate.degrees nan: give finite numbers"),
+    (["--set", "effects.gaussian_noise.std=[1000,2000]"], "effects.gaussian_noise.std (1000.0, 2000.0) is outside"),
+    (["--set", "effects.jpeg.quality=[90,30]"], "the low end is above the high end"),
+    (["--set", "render.margin=1"], "render.margin 1.0 is out of range; use a fraction of the height from 0 to 0.45"),
+    (["--set", 'text.case={"lower":0,"upper":0,"title":0,"keep":0}'], "text.case: every weight is 0"),
+    (["--text", "random=inf,words=1"], "text.sources (--text) {'random': inf}: each weight must be a finite number"),
+    (["--text", "random=-1,words=1"], "each weight must be a finite number >= 0"),
+    (["--set", 'effects.paper.kinds={"flat":-1,"gradient":1}'], "effects.paper.kinds {'flat': -1.0}"),
+    (["--alphabet", "\u0301"], "has only combining marks (and spaces); a mark is drawn on a letter"),
+    (["--seed", str(2**64)], f"--seed {2**64}: give a seed from 0 to {2**64 - 1}"),
+    (["--seed", "-1"], "--seed -1: give a seed from 0"),
+    (["--width", "AUTO", "--max-len", "100000", "--set", "render.max_width=512"], "lower --max-len to 96"),
+])
+def test_values_outside_their_domain(args, expect, tmp_path, capsys):
+    message = fails(render_args(tmp_path / "o", 5, *args), capsys)
+    assert expect in message, message
+    assert not (tmp_path / "o").exists()
+
+
+def test_every_effect_setting_has_a_domain():
+    from synth.config import LIMITS, EffectsConfig
+
+    for name, section in EffectsConfig().sections():
+        for f in __import__("dataclasses").fields(section):
+            if f.name != "p" and isinstance(getattr(section, f.name), int | float | tuple):
+                assert f"{name}.{f.name}" in LIMITS, f"effects.{name}.{f.name} has no entry in LIMITS"
+
+
+def test_alphabet_files_and_names_as_users_write_them(tmp_path, capsys):
+    crlf = tmp_path / "chars.txt"
+    crlf.write_bytes(b"abc\r\n123\r\n")
+    assert synth_main(["config", "--alphabet", f"@{crlf}"]) == 0
+    assert json.loads(capsys.readouterr().out)["alphabet"] == "abc123"
+    assert synth_main(["config", "--alphabet", "ARABIC"]) == 0
+    cfg = json.loads(capsys.readouterr().out)
+    assert cfg["fonts"]["scripts"] == ["arabic"] and "\u0627" in cfg["alphabet"]
+    assert "control characters" in fails(["config", "--alphabet", "ab\rc"], capsys)
+
+
+def test_synth_config_prints_only_a_config_that_renders(capsys):
+    assert "effects.blur.p nan is not a probability" in fails(["config", "--set", "effects.blur.p=NaN"], capsys)
+
+
+def test_a_model_config_serves_as_a_data_config(tiny_model, capsys):
+    assert synth_main(["config", "--config", str(tiny_model.dir / "config.json")]) == 0
+    assert json.loads(capsys.readouterr().out)["alphabet"] == "0123456789"
+
+
+def test_a_failed_first_shard_leaves_nothing_to_refuse_the_fix(tmp_path, capsys, monkeypatch):
+    import synth.dataset
+
+    def broken(*args, **kwargs):
+        raise SynthError("this font cannot be drawn")
+
+    out = tmp_path / "d"
+    monkeypatch.setattr(synth.dataset, "_render_png_shard", broken)
+    assert "this font cannot be drawn" in fails(render_args(out, 5), capsys)
+    assert not out.exists()
+    monkeypatch.undo()
+    assert synth_main(render_args(out, 5)) == 0
+
+
+def test_web_fonts_and_font_files_given_as_folders(tmp_path, capsys):
+    from fontTools.ttLib import TTFont
+
+    font = TTFont(str(next(FONTS.rglob("LiberationSans-Regular.ttf"))))
+    font.flavor = "woff"
+    (tmp_path / "web").mkdir()
+    font.save(str(tmp_path / "web" / "Web.ttf"))  # a web font under a desktop font's name
+    assert "is a compressed web font (wOFF); decompress it first" in fails(
+        ["render", "--out", str(tmp_path / "o"), "--count", "5", "--no-bundled-fonts", "--font-dir",
+         str(tmp_path / "web")], capsys)
+    sans = next(FONTS.rglob("LiberationSans-Regular.ttf"))
+    assert f"--font-dir {sans} is a file; give the folder that holds it" in fails(
+        render_args(tmp_path / "o", 5, "--font-dir", str(sans)), capsys)
+
+
+def test_a_font_collection_says_it_is_read_for_its_first_face(tmp_path, capsys):
+    from fontTools.ttLib import TTCollection, TTFont
+
+    coll = TTCollection()
+    coll.fonts = [TTFont(str(next(FONTS.rglob(f"{n}.ttf")))) for n in THREE_FONTS[:2]]
+    (tmp_path / "c").mkdir()
+    coll.save(str(tmp_path / "c" / "Two.ttc"))
+    assert synth_main(["fonts", "--no-bundled-fonts", "--font-dir", str(tmp_path / "c")]) == 0
+    assert "font collections are read for their first face only: Two.ttc (2 faces)" in capsys.readouterr().err
+
+
+def dtrb(path: Path, items: dict[bytes, bytes]) -> Path:
+    import lmdb
+
+    env = lmdb.open(str(path), map_size=1 << 24)
+    with env.begin(write=True) as txn:
+        for k, v in items.items():
+            txn.put(k, v)
+    env.close()
+    return path
+
+
+def test_convert_checks_what_it_copies(tmp_path, capsys):
+    import cv2
+    import numpy as np
+
+    png = cv2.imencode(".png", np.full((8, 8), 255, np.uint8))[1].tobytes()
+    cases = [
+        ({b"num-samples": b"1", b"image-000000001": png, b"label-000000001": b"a\nb"}, "holds a tab or a line break"),
+        ({b"num-samples": b"1", b"image-000000001": png, b"label-000000001": b"caf\xe9"}, "is not UTF-8"),
+        ({b"num-samples": b"-2"}, "has no num-samples"),
+        ({b"num-samples": b"1", b"image-000000001": b"notanimage", b"label-000000001": b"a"}, "image is no PNG"),
+    ]
+    for k, (items, expect) in enumerate(cases):
+        src = dtrb(tmp_path / f"src{k}", items)
+        assert expect in fails(["convert", str(src), str(tmp_path / f"dst{k}"), "--format", "png", "--quiet"], capsys)
+        assert not (tmp_path / f"dst{k}").exists()
+
+
+def test_predict_and_eval_flags(tiny_model, tmp_path, capsys):
+    import cv2
+    import numpy as np
+
+    from train.cli import main as train_main
+
+    (tmp_path / "empty").mkdir()
+    assert "holds no images" in fails(["predict", "--model", str(tiny_model.dir), str(tmp_path / "empty")], capsys,
+                                      train_main)
+    assert "image " + str(tmp_path / "none.png") + " not found" in fails(
+        ["predict", "--model", str(tiny_model.dir), str(tmp_path / "none.png")], capsys, train_main)
+    cv2.imwrite(str(tmp_path / "f.tif"), np.full((32, 64), 0.8, np.float32))
+    from synth.image import load_image
+
+    assert load_image(tmp_path / "f.tif").max() == 204  # 0.8 of white, not black
+    data = tmp_path / "d"
+    assert synth_main(["render", "--out", str(data), "--count", "4", "--workers", "0", "--quiet", "--alphabet",
+                       "0123456789", "--width", "64", "--max-len", "4", "--text", "random=1"]) == 0
+    assert "--limit -1: score at least 1 image" in fails(
+        ["eval", "--model", str(tiny_model.dir), "--data", str(data), "--limit", "-1"], capsys, train_main)
+    assert "--worst w.txt: name the PNG file to write" in fails(
+        ["eval", "--model", str(tiny_model.dir), "--data", str(data), "--worst", "w.txt"], capsys, train_main)
+    taken = tmp_path / "taken.txt"
+    taken.write_text("mine", encoding="utf-8")
+    assert "is a file; give a folder for the report" in fails(
+        ["robustness", "--model", str(tiny_model.dir), "--out", str(taken)], capsys, train_main)
+    assert "--sweep-count 0: give at least 1" in fails(
+        ["robustness", "--model", str(tiny_model.dir), "--out", str(tmp_path / "r"), "--sweep-count", "0"], capsys,
+        train_main)
+    assert "--holdout-fonts ',' names no font" in fails(
+        ["fit", "--out", str(tmp_path / "run"), "--holdout-fonts", ","], capsys, train_main)
+    assert not (tmp_path / "run").exists() and taken.read_text(encoding="utf-8") == "mine"
+
+
+def test_validation_set_names_and_metric(tmp_path, tiny_config):
+    from train.fit import fit
+
+    for val, metric, expect in [(["synth"], "nope", "--val-metric 'nope': choose one of"),
+                                (["synth", f"synth={tmp_path}"], "word_accuracy", "the name synth is the rendered"),
+                                ([f"a={tmp_path}", f"a={tmp_path}"], "word_accuracy", "two sets are named 'a'")]:
+        with pytest.raises(SynthError, match=expect):
+            fit(tiny_config(steps=1, val=val, val_metric=metric), tmp_path / "run", progress=False)
+        assert not (tmp_path / "run").exists()
+
+
+def test_an_export_where_a_model_dir_belongs(tiny_model, tmp_path):
+    from train.export import export
+    from train.recognizer import load
+
+    out = export(tiny_model.dir, "onnx", tmp_path / "e")
+    with pytest.raises(SynthError, match=f"is an export .*the model dir it was exported from: {tiny_model.dir}"):
+        load(out)
+    with pytest.raises(SynthError, match="cannot write /proc/x: .*choose an --out you can write to"):
+        export(tiny_model.dir, "onnx", "/proc/x")
+
+
+def test_warnings_are_one_line(tmp_path, capsys):
+    @run_cli
+    def main(argv=None):
+        import warnings
+
+        warnings.warn("16 output steps are below the 2L+1 rule", stacklevel=1)
+        return 0
+
+    assert main() == 0
+    assert capsys.readouterr().err == "warning: 16 output steps are below the 2L+1 rule\n"

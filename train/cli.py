@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from synth.config import SynthConfig, config_from_json
+from synth.errors import SynthError
 from synth.files import read_json, read_text
 from synth.flags import add_config_args, apply_data_flags, check_one_start, run_cli
 from train.config import FEEDS
@@ -47,6 +48,9 @@ def _fit_config(a: argparse.Namespace):
             setattr(t, field, value)
     if a.holdout_fonts:
         t.holdout_fonts = [n.strip() for n in a.holdout_fonts.split(",") if n.strip()]
+        if not t.holdout_fonts:
+            raise SynthError(f"--holdout-fonts {a.holdout_fonts!r} names no font; give font names (file stems), "
+                             "comma-separated")
     if a.curriculum:
         t.curriculum = True
     if a.mix:
@@ -100,6 +104,10 @@ def cmd_eval(a: argparse.Namespace) -> int:
     from train.evaluate import METRICS, evaluate
     from train.report import eval_text, eval_worst_grid
 
+    if a.limit is not None and a.limit < 1:
+        raise SynthError(f"--limit {a.limit}: score at least 1 image (leave it out to score them all)")
+    if a.worst and (Path(a.worst).suffix.lower() != ".png" or Path(a.worst).is_dir()):
+        raise SynthError(f"--worst {a.worst}: name the PNG file to write, e.g. worst.png")
     rec = _model(a.model)
     result = evaluate(rec, a.data, method="beam" if a.beam else "greedy", lexicon=_lexicon(a.lexicon),
                       limit=a.limit, compare=a.compare, turn_tall=not a.upright)
@@ -128,6 +136,12 @@ def cmd_robustness(a: argparse.Namespace) -> int:
     from train.recognizer import load
     from train.report import robustness_text, write_robustness
 
+    if a.sweep_count is not None and a.sweep_count < 1:
+        raise SynthError(f"--sweep-count {a.sweep_count}: give at least 1 sample per effect strength (or --no-sweeps)")
+    out = Path(a.out)
+    if out.exists() and not out.is_dir():
+        raise SynthError(f"--out {out} is a file; give a folder for the report")
+    out.mkdir(parents=True, exist_ok=True)  # before the work: a place that cannot be written fails now
     rec = load(a.model)
     seed = robustness.SEED if a.seed is None else a.seed
     count = robustness.COUNT if a.count is None else a.count

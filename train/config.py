@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from synth.config import JsonConfig, SynthConfig, raise_problems
+from synth.rng import MASK64
 
 #: validation samples use this seed offset, so their (seed, index) keys never meet training's
 VAL_SEED_OFFSET = 1_000_003
@@ -75,6 +76,9 @@ class TrainConfig:
         for name, flag, least in least_of:
             if getattr(self, name) < least:
                 out.append(f"{flag} {getattr(self, name)}: give at least {least}")
+        for name, flag in (("seed", "--seed"), ("holdout_seed", "holdout_seed")):
+            if not 0 <= getattr(self, name) <= MASK64:
+                out.append(f"{flag} {getattr(self, name)}: give a seed from 0 to {MASK64}")
         if self.workers is not None and self.workers < 0:
             out.append(f"--workers {self.workers}: give 0 (render in the training process) or more")
         if not 0 < self.learning_rate < 1:

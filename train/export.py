@@ -53,7 +53,8 @@ def export(model_dir: str | Path, fmt: str, out: str | Path | None = None, quant
     model = _inference_model(rec.model, rec.width, width, fmt)
     info = {
         "synthocr": __version__, "format": fmt, "file": FILES[fmt], "quantize": quantize,
-        "model": rec.model.name, "alphabet": rec.alphabet.chars, "blank": 0, "classes": rec.alphabet.size,
+        "source": str(Path(model_dir).resolve()), "model": rec.model.name, "alphabet": rec.alphabet.chars,
+        "blank": 0, "classes": rec.alphabet.size,
         "height": rec.height, "width": model.input_shape[2],
         "output_steps": steps_rule(rec.model.name),
         "input": {"name": "image", "shape": ["batch", rec.height, "width", 1], "dtype": "float32",
@@ -64,8 +65,11 @@ def export(model_dir: str | Path, fmt: str, out: str | Path | None = None, quant
                    "labels in visual order (train.decode, synth.alphabet.Alphabet.decode)"},
     }
     model(np.zeros((1, rec.height, model.input_shape[2] or 4 * rec.height, 1), np.float32))  # ONNX wants it called
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{out.name}-", dir=out.parent))
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{out.name}-", dir=out.parent))
+    except OSError as e:
+        raise SynthError(f"cannot write {out}: {e.strerror}; choose an --out you can write to") from None
     umask = os.umask(0)
     os.umask(umask)
     tmp.chmod(0o777 & ~umask)  # as a plain mkdir would make it: mkdtemp's is private

@@ -41,6 +41,11 @@ class Recognizer(runtime.Recognizer):
 def load(model_dir: str | Path) -> Recognizer:
     d = Path(model_dir)
     path = d / MODEL_FILE
+    if runtime.is_export(d):
+        raise SynthError(f"{d} is an export (train export), which predict and eval read; this needs the model dir it "
+                         f"was exported from: {read_json(d / runtime.EXPORT_FILE, 'export record').get('source', '?')}")
+    if d.is_file():
+        raise SynthError(f"{d} is a file; give the model dir (the --out of train fit)")
     if not path.exists():
         raise SynthError(f"{d} holds no {MODEL_FILE}: train one with `train fit --out {d}` (a model is saved at "
                          "the first evaluation)")

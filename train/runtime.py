@@ -105,6 +105,8 @@ class Recognizer:
         `predict`. `train.load("runs/model").read("crops/")` is the whole of it."""
         if isinstance(source, str | Path) and Path(source).is_dir():
             paths = sorted(p for p in Path(source).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+            if not paths:
+                raise SynthError(f"{source} holds no images ({', '.join(IMAGE_SUFFIXES)})")
         else:
             paths = [Path(p) for p in ([source] if isinstance(source, str | Path) else source)]
         return list(zip(paths, self.predict([load_image(p) for p in paths], **predict), strict=True))

@@ -22,22 +22,23 @@ RANKS = ("word_accuracy", "word_accuracy_ci_alnum")
 def named_sets(t: TrainConfig) -> dict[str, str | None]:
     """The run's validation sets by name: "synth" (rendered from a seed training never uses, None) or a folder
     with labels.tsv. `--val NAME=DIR` entries, else `--val-dir` (named "real"), else the rendered set."""
+    if t.val_metric not in RANKS:
+        raise SynthError(f"--val-metric {t.val_metric!r}: choose one of {', '.join(RANKS)}")
     if not t.val:
         return {"real": t.val_dir} if t.val_dir else {SYNTH: None}
     sets: dict[str, str | None] = {}
     for item in t.val:
         name, sep, path = item.partition("=")
-        if item == SYNTH:
-            sets[SYNTH] = None
-        elif sep and name and path:
-            sets[name] = path
-        else:
+        if not (item == SYNTH or (sep and name and path)):
             raise SynthError(f"--val {item!r}: give {SYNTH} (the rendered set) or NAME=DIR (a folder with labels.tsv)")
+        if sep and name == SYNTH:
+            raise SynthError(f"--val {item!r}: the name {SYNTH} is the rendered set's; call the folder another name")
+        if (name if sep else SYNTH) in sets:
+            raise SynthError(f"--val: two sets are named {name!r}; give each its own name")
+        sets[name if sep else SYNTH] = path if sep else None
     best = t.val_best or next(iter(sets))
     if best not in sets:
         raise SynthError(f"--val-best {best!r} names no validation set; the sets are {list(sets)}")
-    if t.val_metric not in RANKS:
-        raise SynthError(f"--val-metric {t.val_metric!r}: choose one of {', '.join(RANKS)}")
     return sets
 
 
