@@ -29,6 +29,18 @@ THREE_FONTS = ["LiberationSans-Regular", "DejaVuSansMono-Bold", "Caladea-Bold"]
 SUBSET_DROPS = "Q" + string.digits
 
 
+def fails(argv: list[str], capsys: pytest.CaptureFixture, main: Callable[[list[str]], int] | None = None) -> str:
+    """Run a CLI (`synth` unless `main` is given) expecting a user error: exit 2 and one `error:` line, returned."""
+    if main is None:
+        from synth.cli import main
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    assert "Traceback" not in err
+    return lines[0]
+
+
 def small_config(effects: EffectsConfig | None = None) -> SynthConfig:
     """Three fonts, texts of 1-10 characters (random strings and words), default or given effects."""
     return SynthConfig(

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import FONTS, THREE_FONTS
+from conftest import FONTS, THREE_FONTS, fails
 
 import synth
 from synth.cli import main as synth_main
@@ -23,16 +23,6 @@ from synth.errors import SynthError
 from synth.flags import run_cli
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-def fails(argv: list[str], capsys, main=synth_main) -> str:
-    """Run a CLI expecting a user error: exit 2 and one `error:` line, which is returned."""
-    assert main(argv) == 2
-    err = capsys.readouterr().err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), err
-    assert "Traceback" not in err
-    return lines[0]
 
 
 def render_args(out: Path, count: int = 30, *extra: str) -> list[str]:

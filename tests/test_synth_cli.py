@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import fails
 from PIL import Image
 
 from synth import SynthConfig
@@ -12,16 +13,6 @@ from synth.cli import main
 
 REPO = Path(__file__).resolve().parent.parent
 SMALL = ["--set", 'fonts.include=["LiberationSans-Regular","Inconsolata"]', "--max-len", "8"]
-
-
-def fails(argv: list[str], capsys) -> str:
-    """Run the CLI expecting a user error: exit 2 and one `error:` line, which is returned."""
-    assert main(argv) == 2
-    captured = capsys.readouterr()
-    lines = captured.err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), captured.err
-    assert "Traceback" not in captured.err
-    return lines[0]
 
 
 def test_missing_font_dir(tmp_path, capsys):
