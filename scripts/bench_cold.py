@@ -4,7 +4,7 @@ What a user waits for when writing a dataset once: the process starts, imports, 
 from nothing, renders and writes PNGs. Measured in one run, interleaved, repeated, as medians of wall-clock
 images per second:
 
-    python scripts/bench_cold.py [--count 6000] [--trdg-count 1000] [--repeats 3]
+    python scripts/bench_cold.py [--count 6000] [--trdg-count 1000] [--repeats 3] [--format png|lmdb|tfrecord]
 
 1. ours on one core: `taskset -c 0 synth render --count N --out DIR --quiet` (its default: one render worker
    beside the writing process, both on the pinned core);
@@ -14,6 +14,8 @@ images per second:
    thread).
 
 Targets (issue 18): ours on one core at least 50x trdg's; ours on all cores at least 1.8x ours on one.
+`--format lmdb` writes one database instead of a file per image: the same rendering without the cost of
+creating thousands of small files, which bounds the png format on a slow disk.
 The coverage cache (~/.cache/synthocr) is left warm: it is written once per font file and machine.
 """
 
@@ -50,6 +52,7 @@ def main() -> int:
     ap.add_argument("--count", type=int, default=6000)
     ap.add_argument("--trdg-count", type=int, default=1000)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--format", default="png", choices=("png", "lmdb", "tfrecord"), help="ours: the dataset format")
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     ap.add_argument("--trdg-venv", type=Path, default=cache / "synthocr" / "bench" / "trdg-venv")
     a = ap.parse_args()
@@ -62,7 +65,7 @@ def main() -> int:
         d = Path(tmp)
         timed([synth, "render", "--count", "200", "--out", str(d / "warm"), "--quiet"], d / "warm", 200)  # caches
         for r in range(a.repeats):
-            ours = [synth, "render", "--count", str(a.count), "--out", str(d / "ours"), "--quiet"]
+            ours = [synth, "render", "--count", str(a.count), "--out", str(d / "ours"), "--quiet", "--format", a.format]
             rates["ours, one core"].append(timed(["taskset", "-c", "0", *ours], d / "ours", a.count))
             rates[f"ours, {cores} cores"].append(timed(ours, d / "ours", a.count))
             trdg_cmd = ["taskset", "-c", "0", str(trdg), "-c", str(a.trdg_count), "-rs", "-let", "-num", "-w", "1",
