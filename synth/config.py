@@ -24,6 +24,10 @@ TEXT_SOURCES = ("random", "words", "corpus", "prose")
 CASES = ("lower", "upper", "title", "keep")
 #: the background kinds of `EffectsConfig.backgrounds`
 BACKGROUNDS = ("flat", "gradient", "texture", "image")
+#: the starting configs `SynthConfig.preset` knows
+PRESETS = ("words", "lines", "scene", "captcha")
+#: the characters of the keras.io captcha example's data
+CAPTCHA_CHARS = "2345678bcdefgmnpwxy"
 #: the canvas must give each character of the longest text at least height / this many pixels
 CHAR_WIDTH_PER_HEIGHT = 6
 #: the domain of every effect setting (a number, or each end of a range): outside it an effect draws blank,
@@ -35,7 +39,8 @@ LIMITS = {
     "jpeg.quality": (1, 100), "stretch.factor": (0.2, 5), "underline.strike": (0, 1),
     "underline.thickness": (0.005, 0.5), "colour.min_contrast": (0, 255), "shadow.offset": (0, 0.5),
     "shadow.darkness": (0, 1), "shadow.blur": (0, 20), "outline.width": (1, 10), "lighting.strength": (0, 1),
-    "motion_blur.length": (0, 50), "low_res.scale": (0.05, 1),
+    "motion_blur.length": (0, 50), "low_res.scale": (0.05, 1), "jitter.angle": (0, 90), "jitter.scale": (0.3, 3),
+    "jitter.rise": (0, 0.5), "curve.thickness": (0.005, 0.5), "curve.amplitude": (0, 1), "curve.cycles": (0, 10),
 }
 
 
@@ -334,6 +339,26 @@ class LowResConfig:
 
 
 @dataclass
+class JitterConfig:
+    """Letters set unevenly, as captchas and hands set them: each turned, scaled and raised on its own."""
+
+    p: float = 0.0
+    angle: float = 20.0  # degrees either way, per letter
+    scale: tuple[float, float] = (0.85, 1.15)
+    rise: float = 0.08  # up or down, as a fraction of the font size
+
+
+@dataclass
+class CurveConfig:
+    """A wavy line drawn through the text in its ink (captchas)."""
+
+    p: float = 0.0
+    thickness: tuple[float, float] = (0.04, 0.1)  # as a fraction of the font size
+    amplitude: tuple[float, float] = (0.05, 0.3)  # as a fraction of the font size
+    cycles: tuple[float, float] = (0.3, 1.5)  # waves across the line
+
+
+@dataclass
 class EffectsConfig:
     """One section per effect, each with its probability `p` (0 turns it off) and its settings.
 
@@ -367,6 +392,9 @@ class EffectsConfig:
     lighting: LightingConfig = field(default_factory=LightingConfig)
     motion_blur: MotionBlurConfig = field(default_factory=MotionBlurConfig)
     low_res: LowResConfig = field(default_factory=LowResConfig)
+    # the looks of captchas (the captcha preset turns them on)
+    jitter: JitterConfig = field(default_factory=JitterConfig)
+    curve: CurveConfig = field(default_factory=CurveConfig)
 
     def sections(self) -> list[tuple[str, Any]]:
         return [(f.name, getattr(self, f.name)) for f in dataclasses.fields(self)]
@@ -494,14 +522,19 @@ class SynthConfig(JsonConfig):
         of them binarized, half cropped tight to the ink; the alphabet gains the backquote of typeset ``quotes''.
         'scene': word crops from photos and screens (signs, covers, shop fronts, web images): coloured ink and
         paper seen in grey, light text on dark, textured backgrounds, shadows and outlines, uneven light,
-        condensed and extended letters, motion blur and low resolution, stronger rotation and perspective."""
+        condensed and extended letters, motion blur and low resolution, stronger rotation and perspective.
+        'captcha': the look of the captchas the keras.io captcha reader learns: 200x50 grey images of 5
+        characters of its charset, each letter turned, scaled and raised on its own, set so that they touch,
+        a wavy line through them, speckle and blur."""
         cfg = cls()
         if name == "words":
             return cfg
         if name == "scene":
             return _scene(cfg)
+        if name == "captcha":
+            return _captcha(cfg)
         if name != "lines":
-            raise SynthError(f"unknown preset {name!r}; use words, lines or scene")
+            raise SynthError(f"unknown preset {name!r}; use {', '.join(PRESETS)}")
         cfg.alphabet = DEFAULT_CHARS + "`"
         cfg.text.sources = {"prose": 1.0}
         cfg.text.min_len, cfg.text.max_len = 1, 90
@@ -529,6 +562,23 @@ def _scene(cfg: SynthConfig) -> SynthConfig:
     e.blur.p = 0.4
     e.motion_blur.p, e.low_res.p = 0.15, 0.3
     e.jpeg.p = 0.35
+    return cfg
+
+
+def _captcha(cfg: SynthConfig) -> SynthConfig:
+    """The captcha preset's changes to the defaults (see `SynthConfig.preset`)."""
+    cfg.alphabet = CAPTCHA_CHARS
+    cfg.text.sources = {"random": 1.0}
+    cfg.text.min_len = cfg.text.max_len = 5
+    cfg.render.height, cfg.render.width, cfg.render.margin = 50, 200, 0.15
+    cfg.fonts.size, cfg.fonts.spacing = (0.75, 1.0), (-0.12, 0.04)  # big letters, touching
+    e = cfg.effects
+    e.jitter.p, e.jitter.angle = 1.0, 25.0
+    e.curve.p = 0.9
+    e.rotate.p, e.shear.p, e.perspective.p = 0.3, 0.3, 0.2
+    e.paper.p, e.paper.paper, e.paper.ink = 0.5, (180, 255), (0, 110)
+    e.speckle.p, e.blur.p, e.gaussian_noise.p = 0.5, 0.6, 0.5
+    e.invert.p, e.curly_quotes.p = 0.0, 0.0
     return cfg
 
 

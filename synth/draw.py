@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import NamedTuple
 
 import freetype
@@ -102,6 +103,16 @@ class AtlasCache:
         return atlas
 
 
+class Placed(NamedTuple):
+    """A glyph's bitmap where it goes on a line: its top-left corner relative to the pen's start on the
+    baseline, and the index of its cluster's first character in the text."""
+
+    bmp: np.ndarray
+    x: int
+    y: int
+    cluster: int
+
+
 class Line(NamedTuple):
     """A drawn line: its coverage mask (uint8, 255 = ink), the baseline's row in it, and each inked glyph as
     (cluster, left, top, width, height) in the mask: the index of its cluster's first character in the text."""
@@ -112,11 +123,13 @@ class Line(NamedTuple):
 
 
 def draw_line(atlas: GlyphAtlas, text: str, spacing: float, word_spacing: float = 0.0,
-              shaped: Shaped | None = None) -> Line:
+              shaped: Shaped | None = None, adjust: Callable[[list[Placed]], list[Placed]] | None = None) -> Line:
     """`text` shaped on one baseline (`Line`). The mask spans the atlas's line box at least, and more where
     glyphs reach beyond it (brackets, accents, marks).
     `spacing` pixels follow each cluster where the script does not join its letters; `word_spacing` more
     follow each space.
+
+    `adjust` may move, turn or scale the placed glyphs before they are composed (the "glyphs" effects).
 
     A glyph whose columns no earlier glyph reached is copied in; only overlapping ones take the maximum, which
     costs numpy about three times as much on these small arrays."""
@@ -145,6 +158,12 @@ def draw_line(atlas: GlyphAtlas, text: str, spacing: float, word_spacing: float 
         pen += x_advance * scale
         if spaceable:
             pen += spacing + (word_spacing if text[cluster] == " " else 0.0)
+    if adjust is not None:
+        placed = [(g.bmp, g.x, g.y, *g.bmp.shape, g.cluster) for g in adjust([Placed(b, x, y, c)
+                                                                           for b, x, y, _, _, c in placed])]
+        x0, y0 = min([x0, *(g[1] for g in placed)]), min([y0, *(g[2] for g in placed)])
+        x1, y1 = max([x1, *(g[1] + g[4] for g in placed)]), max([y1, *(g[2] + g[3] for g in placed)])
+        placed.sort(key=lambda g: g[1])  # composed left to right, as `reached` expects
     x1 = max(x1, math.ceil(pen - spacing))
     canvas = np.zeros((y1 - y0, max(x1 - x0, 1)), np.uint8)
     reached = x0  # columns left of this may hold ink

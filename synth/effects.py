@@ -20,7 +20,9 @@ from synth.config import (
     BlurConfig,
     Chance,
     ColourConfig,
+    CurveConfig,
     EffectsConfig,
+    JitterConfig,
     JpegConfig,
     LightingConfig,
     LowResConfig,
@@ -33,6 +35,7 @@ from synth.config import (
     StrokeWeightConfig,
     UnderlineConfig,
 )
+from synth.draw import Placed
 from synth.errors import SynthError
 from synth.rng import between, cumulative, integer, pick
 
@@ -358,6 +361,67 @@ class Underline(Effect):
         return mask
 
 
+class Jitter(Effect):
+    """Each letter turned, scaled and raised on its own, about its centre, before the line is composed: the
+    uneven setting of captchas and hands. The letters' values come from `key`, so the spec fixes them."""
+
+    name = "jitter"
+    stage = "glyphs"
+    context = ("px",)
+    draws = 1
+
+    cfg: JitterConfig
+
+    def params(self, u: list[float]) -> dict:
+        return {"angle": self.cfg.angle, "scale": list(self.cfg.scale), "rise": self.cfg.rise,
+                "key": int(u[0] * 2**31)}
+
+    def apply(self, placed: list[Placed], p: dict, px: int) -> list[Placed]:
+        rng = np.random.default_rng(p["key"])
+        out = []
+        for bmp, x, y, cluster in placed:
+            angle = rng.uniform(-p["angle"], p["angle"])
+            scale = rng.uniform(*p["scale"])
+            rise = round(rng.uniform(-p["rise"], p["rise"]) * px)
+            h, w = bmp.shape
+            m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, scale)
+            # the turned glyph's bounding box, and the shift that keeps its centre where the glyph's was
+            corners = m @ np.array([[0, w, w, 0], [0, 0, h, h], [1, 1, 1, 1]], np.float64)
+            left, top = np.floor(corners.min(axis=1)).astype(int)
+            right, bottom = np.ceil(corners.max(axis=1)).astype(int)
+            m[:, 2] -= (left, top)
+            turned = cv2.warpAffine(bmp, m, (max(1, right - left), max(1, bottom - top)), flags=cv2.INTER_LINEAR)
+            out.append(Placed(turned, x + int(left), y + int(top) - rise, cluster))
+        return out
+
+
+class Curve(Effect):
+    """A wavy line through the text, in the ink: from edge to edge of the line, around the middle of the
+    lowercase letters."""
+
+    name = "curve"
+    stage = "line"
+    context = ("baseline", "px")
+    draws = 5
+
+    cfg: CurveConfig
+
+    def params(self, u: list[float]) -> dict:
+        return {"thickness": between(u[0], *self.cfg.thickness), "amplitude": between(u[1], *self.cfg.amplitude),
+                "cycles": between(u[2], *self.cfg.cycles), "phase": 2 * np.pi * u[3], "rise": between(u[4], -0.1, 0.1)}
+
+    def apply(self, mask: np.ndarray, p: dict, baseline: int, px: int) -> np.ndarray:
+        h, w = mask.shape
+        t = max(1, round(p["thickness"] * px))
+        xs = np.arange(0, w + 1, max(1, w // 64), dtype=np.float64)
+        ys = baseline - (0.3 + p["rise"]) * px + p["amplitude"] * px * np.sin(2 * np.pi * p["cycles"] * xs / w
+                                                                                + p["phase"])
+        ys = np.clip(ys, t / 2, h - 1 - t / 2)  # within the line's rows: the line box holds it
+        mask = mask.copy()
+        cv2.polylines(mask, [np.round(np.stack([xs, ys], 1)).astype(np.int32)], False, 255, t, cv2.LINE_AA)
+        return mask
+
+
 class Colour(Effect):
     """Random ink and paper colours, seen in grey: their BT.601 luma becomes the paper's and the ink's grey
     (the paper's texture, gradient or image keeps its shape around the new level)."""
@@ -494,9 +558,11 @@ class LowRes(Effect):
 
 
 def build_effects(cfg: EffectsConfig) -> list[Effect]:
-    """The effects in the order they run within each stage (line, mask, paper, image, uint8)."""
+    """The effects in the order they run within each stage (glyphs, line, mask, paper, image, uint8)."""
     return [
+        Jitter(cfg.jitter),
         Underline(cfg.underline),
+        Curve(cfg.curve),
         StrokeWeight(cfg.stroke_weight),
         Colour(cfg.colour),
         Shadow(cfg.shadow),

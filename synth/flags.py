@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from synth.alphabet import Alphabet, named_alphabet
-from synth.config import EffectsConfig, SynthConfig, replace_path
+from synth.config import PRESETS, EffectsConfig, SynthConfig, replace_path
 from synth.errors import SynthError
 from synth.files import read_text
 
@@ -25,8 +25,9 @@ from synth.files import read_text
 def add_config_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("data (maps onto SynthConfig)")
     g.add_argument("--config", help="JSON config file (or a dataset's manifest.json / a model's config.json)")
-    g.add_argument("--preset", choices=("words", "lines", "scene"),
-                   help="start from a preset: words (the default), lines (printed text lines, variable width) or "
+    g.add_argument("--preset", choices=PRESETS,
+                   help="start from a preset: words (the default), lines (printed text lines, variable width), "
+                   "captcha (200x50, 5 jittered characters and a line through them) or "
                    "scene (word crops from photos and screens)")
     g.add_argument("--alphabet", help="characters the text and labels may use (default: digits, letters, "
                    "space, punctuation); @FILE reads them from a file; a script's name (arabic, hebrew, devanagari, "

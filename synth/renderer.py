@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from synth.alphabet import Alphabet
 from synth.config import SynthConfig
-from synth.draw import AtlasCache, curly_quotes, draw_line
+from synth.draw import AtlasCache, GlyphAtlas, Placed, curly_quotes, draw_line
 from synth.effects import Paper, build_effects
 from synth.errors import SynthError
 from synth.fonts import library
@@ -31,7 +32,7 @@ STREAMS = {
     "text": 24, "font": 3, "layout": 3, "geometry": 20, "paper": 8, "stroke_weight": 2, "blur": 2,
     "gaussian_noise": 4, "speckle": 4, "salt_pepper": 3, "binarize": 2, "invert": 1, "jpeg": 2, "force": 9,
     "stretch": 2, "underline": 3, "colour": 7, "shadow": 6, "outline": 3, "lighting": 6, "motion_blur": 3,
-    "low_res": 2,
+    "low_res": 2, "jitter": 2, "curve": 6,
 }
 
 #: texts drawn for one sample before giving up on texts that do not shape cleanly
@@ -131,9 +132,15 @@ class Renderer:
             raise SynthError(f"font {spec.font} cannot draw {spec.text!r} as it reads: {_unshapeable(shaped)}; "
                              "choose a covering font or well-formed text")
         word_spacing = layout["word_spacing"]
+        jittered = any(e.stage == "glyphs" and spec.effects.get(e.name) is not None for e in self.effects)
+
+        def adjust(atlas: GlyphAtlas) -> Callable[[list[Placed]], list[Placed]] | None:
+            return (lambda placed: self._effects(placed, "glyphs", spec, px=atlas.px)) if jittered else None
+
         if layout["tight"]:  # drawn larger, as the crop to the ink will fill the height with it
             atlas = self.atlases.get(info.path, letter_box.px(spec.size * TIGHT_SIZE), letter_box)
-            line = draw_line(atlas, text, spec.spacing * TIGHT_SIZE, word_spacing * TIGHT_SIZE, shaped)
+            line = draw_line(atlas, text, spec.spacing * TIGHT_SIZE, word_spacing * TIGHT_SIZE, shaped,
+                             adjust(atlas))
             drawn = self._effects(line.mask, "line", spec, baseline=line.baseline, px=atlas.px)
             rows = np.flatnonzero(drawn.max(axis=1))
             top = int(rows[0]) if rows.size else 0
@@ -141,7 +148,7 @@ class Renderer:
             box = (0, mask.shape[0])
         else:
             atlas = self.atlases.get(info.path, letter_box.px(spec.size), letter_box)
-            line = draw_line(atlas, text, spec.spacing, word_spacing, shaped)
+            line = draw_line(atlas, text, spec.spacing, word_spacing, shaped, adjust(atlas))
             mask, top = self._effects(line.mask, "line", spec, baseline=line.baseline, px=atlas.px), 0
             box = (line.baseline - atlas.ascent, line.baseline + atlas.descent)
         placed, warp = self.geometry.apply(mask, spec.geometry, box, layout["tight"], layout.get("stretch", 1.0))

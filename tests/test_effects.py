@@ -56,6 +56,9 @@ def in_range(name: str, p, fx: EffectsConfig) -> bool:
         "lighting": lambda: within(p["ramp"], c.strength) and abs(p["spot_gain"]) <= c.strength[1],
         "motion_blur": lambda: within(p["length"], c.length),
         "low_res": lambda: within(p["scale"], c.scale),
+        "jitter": lambda: p["angle"] == c.angle and tuple(p["scale"]) == c.scale and p["rise"] == c.rise,
+        "curve": lambda: within(p["thickness"], c.thickness) and within(p["amplitude"], c.amplitude)
+        and within(p["cycles"], c.cycles),
     }
     return checks.get(name, lambda: True)()
 
@@ -102,7 +105,8 @@ def test_new_looks_change_the_image_as_they_say():
     base = Renderer(SynthConfig(effects=EffectsConfig.off()))  # black on white
     img0, spec0 = base.render(3, 1)
     looks = {}
-    for name in ("underline", "shadow", "outline", "lighting", "motion_blur", "low_res", "colour", "stretch"):
+    for name in ("underline", "shadow", "outline", "lighting", "motion_blur", "low_res", "colour", "stretch", "jitter",
+                 "curve"):
         img, spec = Renderer(only(name, 1.0)).render(3, 1)
         assert spec.text == spec0.text
         looks[name] = (img, spec)
@@ -115,6 +119,10 @@ def test_new_looks_change_the_image_as_they_say():
     img, spec = looks["colour"]
     p = spec.effects["colour"]
     assert abs(Colour_luma(p["paper"]) - Colour_luma(p["ink"])) >= 40  # contrast kept (clamped colours may lose some)
+    img, _ = looks["curve"]
+    assert (img < 128).sum() > (img0 < 128).sum()  # a line through the text adds ink
+    img, _ = looks["jitter"]
+    assert not np.array_equal(img, img0)  # the letters moved
     img, spec = looks["stretch"]
     cols0, cols = np.flatnonzero((img0 < 128).any(0)), np.flatnonzero((img < 128).any(0))
     factor = spec.layout["stretch"]
@@ -125,3 +133,31 @@ def Colour_luma(rgb: list[int]) -> float:  # noqa: N802
     from synth.effects import Colour
 
     return Colour.luma(rgb)
+
+
+def test_jitter_turns_each_letter_within_its_range():
+    """Each letter of a line moves on its own (their tops at different heights, where capitals of one size
+    would share one), none is lost or cut off, and the same spec draws the same pixels."""
+    cfg = only("jitter", 1.0)
+    cfg.alphabet, cfg.text.sources, cfg.text.min_len, cfg.text.max_len = "ILTH", {"random": 1.0}, 4, 4
+    turned = Renderer(cfg)
+    moved = 0
+    for i in range(20):
+        img, spec = turned.render(5, i, boxes=True)
+        assert all(b is not None for b in spec.boxes), spec.boxes
+        again, _ = turned.render(5, i)
+        assert np.array_equal(img, again)
+        moved += int(len({round(b[1]) for b in spec.boxes}) > 1)  # tops at different heights: letters raised
+    assert moved >= 15
+
+
+def test_captcha_preset_looks_like_the_keras_captchas():
+    from synth.config import CAPTCHA_CHARS
+
+    r = Renderer(SynthConfig.preset("captcha"))
+    for i in range(20):
+        img, spec = r.render(0, i, boxes=True)
+        assert img.shape == (50, 200)
+        assert len(spec.text) == 5 and set(spec.text) <= set(CAPTCHA_CHARS)
+        assert spec.effects["jitter"] is not None
+        assert all(b is not None and 0 <= b[0] < b[2] <= 200 and 0 <= b[1] < b[3] <= 50 for b in spec.boxes)
