@@ -40,7 +40,7 @@ def render_range(renderer: Renderer, seed: int, start: int, n: int, with_spec: b
         texts.append(spec.text)
         fonts.append(spec.font)
         specs.append(spec)
-    batch = collate(images, texts, fonts, renderer.alphabet, renderer.config.text.max_len)
+    batch = collate(images, texts, fonts, renderer.alphabet, renderer.config.text.label_len)
     if with_spec:
         batch["spec"] = [s.to_dict() for s in specs]
     batch["index"] = np.arange(start, start + n, dtype=np.int64)

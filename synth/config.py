@@ -24,6 +24,10 @@ TEXT_SOURCES = ("random", "words", "corpus", "prose")
 CASES = ("lower", "upper", "title", "keep")
 #: the background kinds of `EffectsConfig.backgrounds`
 BACKGROUNDS = ("flat", "gradient", "texture", "image")
+#: the most lines one sample may set (text.lines)
+MAX_LINES = 8
+#: how lines of a block line up (render.align), as the share of the spare width left of each line
+ALIGNS = {"left": 0.0, "center": 0.5, "right": 1.0}
 #: the starting configs `SynthConfig.preset` knows
 PRESETS = ("words", "lines", "scene", "captcha")
 #: the characters of the keras.io captcha example's data
@@ -86,6 +90,16 @@ class TextConfig:
     case: dict[str, float] = field(default_factory=lambda: {"lower": 0.4, "upper": 0.2, "title": 0.2, "keep": 0.2})
     #: what to do with text the alphabet cannot encode: "error" or "filter" (skip it and count)
     unencodable: str = "filter"
+    #: lines of a sample (least, most): above 1, that many texts are drawn and set one under another, and the
+    #: label holds them in reading order with `line_break` between (a corpus line holding it is set as lines)
+    lines: tuple[int, int] = (1, 1)
+    #: the character that stands for a line break in labels (in the alphabet, never drawn); used above 1 line
+    line_break: str = "|"
+
+    @property
+    def label_len(self) -> int:
+        """The longest label: `max_len` characters a line, and the breaks between lines."""
+        return self.max_len * self.lines[1] + self.lines[1] - 1
 
     def problems(self, chars: str) -> list[str]:
         """What is wrong with these values for an alphabet of `chars` (files are checked when read)."""
@@ -108,6 +122,12 @@ class TextConfig:
                 out.append(f"text.random_chars has characters outside the alphabet: {missing!r}")
         if self.sources.get("corpus", 0) > 0 and not self.corpus:
             out.append("text source 'corpus' has a weight but text.corpus names no file; set it")
+        lo, hi = self.lines
+        if not 1 <= lo <= hi <= MAX_LINES:
+            out.append(f"text.lines {self.lines}: give the least and most lines, 1 <= least <= most <= {MAX_LINES}")
+        elif hi > 1 and not (len(self.line_break) == 1 and self.line_break in chars and not self.line_break.isspace()):
+            out.append(f"text.line_break {self.line_break!r}: give one visible character of the alphabet to stand for "
+                       "a line break in labels (add it to the alphabet)")
         return out
 
 
@@ -161,6 +181,10 @@ class RenderConfig:
     max_width: int = 512
     #: free space around the text, as a fraction of the height (random per side up to this)
     margin: float = 0.25
+    #: several lines (text.lines): the distance of baselines, in line heights (least, most), and the alignments
+    #: drawn from
+    line_spacing: tuple[float, float] = (1.0, 1.3)
+    align: list[str] = field(default_factory=lambda: ["left", "center", "right"])
 
     def problems(self) -> list[str]:
         out = []
@@ -172,6 +196,11 @@ class RenderConfig:
             out.append(f"render.width {self.width} is below the height {self.height}; use a wider canvas")
         if self.width is None and self.max_width < self.height:
             out.append(f"render.max_width {self.max_width} is below the height {self.height}; allow wider images")
+        lo, hi = self.line_spacing
+        if not 0.7 <= lo <= hi <= 3:
+            out.append(f"render.line_spacing {self.line_spacing}: give line heights from 0.7 to 3, low <= high")
+        if not self.align or set(self.align) - set(ALIGNS):
+            out.append(f"render.align {self.align}: choose from {', '.join(ALIGNS)}")
         if not 0 <= self.margin <= 0.45:  # each of two margins up to this share of the height: text needs the rest
             out.append(f"render.margin {self.margin} is out of range; use a fraction of the height from 0 to 0.45 "
                        "(0.25 default)")
@@ -501,7 +530,7 @@ class SynthConfig(JsonConfig):
         fit, and letters narrower than a sixth of the height (5 pixels at 32) are no longer letters."""
         rc, n = self.render, self.text.max_len
         canvas, flag = (rc.width, "render.width") if rc.width is not None else (rc.max_width, "render.max_width")
-        least = rc.height / CHAR_WIDTH_PER_HEIGHT
+        least = rc.height / self.text.lines[1] / CHAR_WIDTH_PER_HEIGHT  # each line gets its share of the height
         if rc.height < 8 or n < 1 or canvas < rc.height or canvas / n >= least:
             return []  # (the first three are problems of their own)
         wider = math.ceil(n * least)

@@ -400,7 +400,7 @@ def read(path: str | Path, height: int | None = None, width: int | None | str = 
     elif fmt == "lmdb":
         texts = lmdb_labels(path)
     if max_len is None:
-        max_len = cfg.text.max_len if cfg else max(len(t) for t in (texts or [r.text for r in records(path)]))
+        max_len = cfg.text.label_len if cfg else max(len(t) for t in (texts or [r.text for r in records(path)]))
     if encode == "strict" and texts is not None:
         _check_texts(f"{path / 'labels.tsv'}:" if fmt == "png" else f"{path}: sample ", texts, alphabet, max_len)
     n = batch_size or 64

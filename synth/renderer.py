@@ -9,12 +9,14 @@ from __future__ import annotations
 import bisect
 import dataclasses
 from collections.abc import Callable
+from itertools import accumulate
 from typing import Any
 
 import numpy as np
 
 from synth.alphabet import Alphabet
-from synth.config import SynthConfig
+from synth.block import stack
+from synth.config import ALIGNS, SynthConfig
 from synth.draw import AtlasCache, GlyphAtlas, Placed, curly_quotes, draw_line
 from synth.effects import Paper, build_effects
 from synth.errors import SynthError
@@ -32,7 +34,7 @@ STREAMS = {
     "text": 24, "font": 3, "layout": 3, "geometry": 20, "paper": 8, "stroke_weight": 2, "blur": 2,
     "gaussian_noise": 4, "speckle": 4, "salt_pepper": 3, "binarize": 2, "invert": 1, "jpeg": 2, "force": 9,
     "stretch": 2, "underline": 3, "colour": 7, "shadow": 6, "outline": 3, "lighting": 6, "motion_blur": 3,
-    "low_res": 2, "jitter": 2, "curve": 6,
+    "low_res": 2, "jitter": 2, "curve": 6, "lines": 3,
 }
 
 #: texts drawn for one sample before giving up on texts that do not shape cleanly
@@ -74,10 +76,18 @@ class Renderer:
         d = self.draws.start(seed, index)
         texts = d.stream("text")
         u = d.reserved("font")
+        tc = self.config.text
+        block = d.reserved("lines") if tc.lines[1] > 1 else None
         for _ in range(TEXT_TRIES):  # a text its font cannot shape cleanly (a mark without its base) is drawn again
             text, source = self.text.sample(texts)
-            info = self.fonts.fonts[self.fonts.choose(self.fonts.candidates(text), u[0])]
-            shaped = self.atlases.shaper(info.path).shape(text, self.alphabet.rtl)
+            if block is not None:  # more texts, one a line, in reading order (a corpus line may bring several)
+                parts, want = text.split(tc.line_break), integer(block[0], tc.lines[0], tc.lines[1] + 1)
+                while len(parts) < want:
+                    parts += self.text.sample(texts)[0].split(tc.line_break)[: tc.lines[1] - len(parts)]
+                text = tc.line_break.join(parts)
+            drawn = self._drawn(text)
+            info = self.fonts.fonts[self.fonts.choose(self.fonts.candidates(drawn), u[0])]
+            shaped = self.atlases.shaper(info.path).shape(drawn, self.alphabet.rtl)
             if shaped.clean:
                 break
         else:
@@ -88,10 +98,19 @@ class Renderer:
         size = integer(u[1], self.px_range[0], self.px_range[1] + 1)
         spacing = between(u[2], *self.config.fonts.spacing) * size
         layout = self.sample_layout(d.reserved("layout"), d.reserved("stretch"), size)
+        if block is not None:  # single-line specs stay as they were
+            rc = self.config.render
+            layout["lines"] = {"spacing": between(block[1], *rc.line_spacing),
+                               "align": rc.align[integer(block[2], 0, len(rc.align))]}
         geometry = self.geometry.sample(d.reserved("geometry"))
         paper = self.paper.sample(d.reserved("paper"))
         effects = {e.name: e.sample(d.reserved(e.name)) for e in self.effects}
         return Spec(seed, index, text, source, font, size, spacing, layout, geometry, paper, effects)
+
+    def _drawn(self, text: str) -> str:
+        """What is drawn of a text: its line breaks (text.line_break, in a multi-line config) are not."""
+        tc = self.config.text
+        return text.replace(tc.line_break, " ") if tc.lines[1] > 1 else text
 
     def sample_layout(self, u: list[float], stretch: list[float], size: int) -> dict:
         """How the line is set, from its 3 uniforms: extra space at each space, curly quotes, a crop to the ink;
@@ -121,13 +140,13 @@ class Renderer:
         pixels around its cluster's ink after geometry (the characters of one cluster, a conjunct or a letter
         with its marks, share it), None for a character that draws no ink (a space)."""
         info = self.fonts.get(spec.font)
-        lacking = info.lacks(spec.text.replace(" ", ""))
+        lacking = info.lacks(self._drawn(spec.text).replace(" ", ""))
         if lacking:
             raise SynthError(f"font {spec.font} cannot draw {lacking!r} of {spec.text!r}; choose a covering font")
         letter_box = self.fonts.letter_box(spec.font)
         layout = spec.layout
         text, source = curly_quotes(spec.text) if layout["curly_quotes"] and info.curly_quotes else (spec.text, None)
-        shaped = self.atlases.shaper(info.path).shape(text, self.alphabet.rtl)
+        shaped = self.atlases.shaper(info.path).shape(self._drawn(text), self.alphabet.rtl)
         if not shaped.clean:
             raise SynthError(f"font {spec.font} cannot draw {spec.text!r} as it reads: {_unshapeable(shaped)}; "
                              "choose a covering font or well-formed text")
@@ -137,7 +156,19 @@ class Renderer:
         def adjust(atlas: GlyphAtlas) -> Callable[[list[Placed]], list[Placed]] | None:
             return (lambda placed: self._effects(placed, "glyphs", spec, px=atlas.px)) if jittered else None
 
-        if layout["tight"]:  # drawn larger, as the crop to the ink will fill the height with it
+        tight = layout["tight"] and "lines" not in layout  # a block of lines is not cropped to its ink
+        if "lines" in layout:
+            atlas = self.atlases.get(info.path, letter_box.px(spec.size), letter_box)
+            parts = text.split(self.config.text.line_break)
+            starts = list(accumulate([len(p) + 1 for p in parts[:-1]], initial=0))
+            lines = [draw_line(atlas, p, spec.spacing, word_spacing, atlas.shaper.shape(p, self.alphabet.rtl),
+                               adjust(atlas)) for p in parts]
+            masks = [self._effects(ln.mask, "line", spec, baseline=ln.baseline, px=atlas.px) for ln in lines]
+            lay = layout["lines"]
+            block = stack(lines, masks, starts, lay["spacing"] * (atlas.ascent + atlas.descent), ALIGNS[lay["align"]],
+                          atlas.ascent, atlas.descent)
+            mask, top, box, glyphs = block.mask, 0, block.box, block.glyphs
+        elif tight:  # drawn larger, as the crop to the ink will fill the height with it
             atlas = self.atlases.get(info.path, letter_box.px(spec.size * TIGHT_SIZE), letter_box)
             line = draw_line(atlas, text, spec.spacing * TIGHT_SIZE, word_spacing * TIGHT_SIZE, shaped,
                              adjust(atlas))
@@ -145,19 +176,19 @@ class Renderer:
             rows = np.flatnonzero(drawn.max(axis=1))
             top = int(rows[0]) if rows.size else 0
             mask = drawn[top : rows[-1] + 1] if rows.size else drawn
-            box = (0, mask.shape[0])
+            box, glyphs = (0, mask.shape[0]), line.glyphs
         else:
             atlas = self.atlases.get(info.path, letter_box.px(spec.size), letter_box)
             line = draw_line(atlas, text, spec.spacing, word_spacing, shaped, adjust(atlas))
             mask, top = self._effects(line.mask, "line", spec, baseline=line.baseline, px=atlas.px), 0
-            box = (line.baseline - atlas.ascent, line.baseline + atlas.descent)
-        placed, warp = self.geometry.apply(mask, spec.geometry, box, layout["tight"], layout.get("stretch", 1.0))
+            box, glyphs = (line.baseline - atlas.ascent, line.baseline + atlas.descent), line.glyphs
+        placed, warp = self.geometry.apply(mask, spec.geometry, box, tight, layout.get("stretch", 1.0))
         mask = self._effects(placed, "mask", spec)
         paper = self._effects(spec.paper, "paper", spec)
         img = self._effects(self.paper.apply(mask, paper), "image", spec, mask=mask)
         img = np.clip(img, 0, 255, out=img).astype(np.uint8) if img.dtype != np.uint8 else img
         img = self._effects(img, "uint8", spec)
-        return img, (char_boxes(spec.text, line.glyphs, top, warp, img.shape, source) if boxes else None)
+        return img, (char_boxes(self._drawn(spec.text), glyphs, top, warp, img.shape, source) if boxes else None)
 
     def _effects(self, x: Any, stage: str, spec: Spec, **context: Any) -> Any:
         """The effects of one stage that fired for `spec`, in their order, each given the `context` it names."""

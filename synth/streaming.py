@@ -90,7 +90,7 @@ def stream(config: SynthConfig | None = None, seed: int = 0, batch_size: int | N
         return render_messages(config, seed, n, start, count, workers, nice)
 
     batches()  # a bad config or nice fails here, with its own message, not as a TensorFlow error mid-iteration
-    return as_dataset(batches, rc.height, rc.width, config.text.max_len, batch_size,
+    return as_dataset(batches, rc.height, rc.width, config.text.label_len, batch_size,
                       rebatch=batch_size is not None and n != batch_size)
 
 

@@ -81,7 +81,11 @@ class Lines:
         encodable = _encodable(lines, alphabet, cfg, kind, path)
         #: entries skipped for characters outside the alphabet
         self.unencodable = len(lines) - len(encodable)
-        ok = [s for s in encodable if cfg.min_len <= len(s) <= cfg.max_len]
+        if cfg.lines[1] > 1:  # a corpus line holding breaks is set as those lines: each must fit
+            ok = [s for s in encodable if len(parts := s.split(cfg.line_break)) <= cfg.lines[1]
+                  and all(cfg.min_len <= len(p) <= cfg.max_len for p in parts)]
+        else:
+            ok = [s for s in encodable if cfg.min_len <= len(s) <= cfg.max_len]
         #: entries skipped for characters outside the alphabet or a length outside the range
         self.dropped = len(lines) - len(ok)
         if not ok:
@@ -214,6 +218,8 @@ class TextSource:
         for name in weights:
             if name == "random":
                 chars = cfg.random_chars if cfg.random_chars is not None else alphabet.chars
+                if cfg.lines[1] > 1:  # a break drawn at random would split a line the label does not
+                    chars = chars.replace(cfg.line_break, "")
                 self.sources[name] = RandomStrings(chars, cfg.min_len, cfg.max_len)
             elif name == "words":
                 self.sources[name] = Lines(cfg.lexicon or BUNDLED_WORDS, alphabet, cfg, "lexicon")

@@ -65,7 +65,7 @@ def test_the_output_steps_rule_fits_every_model():
     widths = np.arange(1, 4000)
     for name in MODELS:
         r = steps_rule(name)
-        assert np.array_equal(np.maximum((widths + r["add"]) // r["div"] - r["sub"], 0),
+        assert np.array_equal(np.maximum((widths + r["add"]) // r["div"] * r["mul"] - r["sub"], 0),
                               np.maximum(model_spec(name).steps(widths), 0)), name
 
 

@@ -94,18 +94,19 @@ def export(model_dir: str | Path, fmt: str, out: str | Path | None = None, quant
 
 
 def steps_rule(name: str) -> dict[str, int]:
-    """The model's width -> output steps function as T = (width + add) // div - sub, checked at every width up
-    to 8192: plain arithmetic a runtime in any language can apply."""
+    """The model's width -> output steps function as T = (width + add) // div * mul - sub (mul: the rows a
+    multi-line model reads one after another), checked at every width up to 8192: plain arithmetic a runtime in
+    any language can apply."""
     steps = model_spec(name).steps
     widths = np.arange(1, 8193)
-    want = np.asarray(steps(widths))
-    for div in (1, 2, 4, 8, 16, 32):
-        for add in range(div):
-            for sub in range(4):
-                got = (widths + add) // div - sub
-                if np.array_equal(np.maximum(got, 0), np.maximum(want, 0)):
-                    return {"add": add, "div": div, "sub": sub}
-    raise SynthError(f"model {name!r}: its output steps are not (width + a) // d - s; it cannot be exported")
+    want = np.maximum(np.asarray(steps(widths)), 0)
+    for mul in (1, 2, 3, 4):
+        for div in (1, 2, 4, 8, 16, 32):
+            for add in range(div):
+                for sub in range(4):
+                    if np.array_equal(np.maximum((widths + add) // div * mul - sub, 0), want):
+                        return {"add": add, "div": div, "mul": mul, "sub": sub}
+    raise SynthError(f"model {name!r}: its output steps are not (width + a) // d * m - s; it cannot be exported")
 
 
 def _recurrent(model: keras.Model) -> list[keras.layers.Layer]:

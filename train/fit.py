@@ -73,7 +73,7 @@ def fit(cfg: FitConfig, out: str | Path, progress: bool = True) -> FitResult:
     rc = data.render
     keras.utils.set_random_seed(t.seed)  # before the model is built: its initial weights draw from it
     model = build_model(t.model, alphabet.size, rc.height, rc.width)
-    max_len = max(p.text.max_len for _, p in curriculum(cfg, data))
+    max_len = max(p.text.label_len for _, p in curriculum(cfg, data))
     if rc.width is not None:
         ctc.check_output_steps(max_len, output_steps(model, rc.width))
     real = [mix.load(item, alphabet, rc.height, rc.width, max_len) for item in t.mix]

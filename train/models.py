@@ -40,6 +40,8 @@ class ModelSpec:
     width_factor: int
     #: exact T for a width, mirroring the layers' rounding; plain arithmetic, so it also maps arrays and tensors
     steps: Callable[[Width], Width]
+    #: the one height the model reads, where its output steps depend on it
+    only_height: int | None = None
 
 
 def _conv(
@@ -99,18 +101,30 @@ def _separable(x: keras.KerasTensor, filters: int, kernel: tuple[int, int] = (3,
     return layers.ReLU()(BatchNormalization(momentum=BN_MOMENTUM)(x))
 
 
-def _trunk(x: keras.KerasTensor) -> keras.KerasTensor:
+def _trunk_map(x: keras.KerasTensor) -> keras.KerasTensor:
     """Measured on 2 CPU cores: a strided stem spares the full-resolution activations that dominate
     the step time, separable convs cut the rest, and batch norm skips the long "all blanks" phase.
     Kernels 5 wide after the first pooling give each output step a 57 px wide view, enough for a whole
-    large letter, at almost no cost (the depthwise part is a small share of a separable conv)."""
+    large letter, at almost no cost (the depthwise part is a small share of a separable conv).
+    (B, H, W, 1) -> (B, H / 16, W / 4, 160)."""
     x = layers.Conv2D(32, 3, strides=2, padding="same", use_bias=False, kernel_initializer="he_normal")(x)
     x = layers.ReLU()(BatchNormalization(momentum=BN_MOMENTUM)(x))
     x = layers.MaxPooling2D((2, 2))(_separable(x, 64))
     x = _separable(x, 128, (3, 5))
     x = layers.MaxPooling2D((2, 1))(_separable(x, 128, (3, 5)))
-    x = layers.MaxPooling2D((2, 1))(_separable(x, 160, (3, 5)))
-    return layers.Dense(128, activation="relu")(_to_sequence(x))
+    return layers.MaxPooling2D((2, 1))(_separable(x, 160, (3, 5)))
+
+
+def _trunk(x: keras.KerasTensor) -> keras.KerasTensor:
+    """The trunk's feature map read as a sequence along the width."""
+    return layers.Dense(128, activation="relu")(_to_sequence(_trunk_map(x)))
+
+
+def _head(x: keras.KerasTensor, classes: int) -> keras.KerasTensor:
+    for _ in range(HEAD_LAYERS):
+        x = layers.SeparableConv1D(256, 5, padding="same", use_bias=False)(x)
+        x = layers.ReLU()(BatchNormalization(momentum=BN_MOMENTUM)(x))
+    return layers.Dense(classes, name="logits")(x)
 
 
 def _trunk_steps(width: Width) -> Width:
@@ -126,11 +140,16 @@ def _default(x: keras.KerasTensor, classes: int) -> keras.KerasTensor:
     the recurrence was a large part of the step time on a CPU, and in equal-time A/B runs the conv head read
     more words than the BiGRU, and two layers more than three. Each output step sees about 90 px. Standardizing
     each image makes ink and paper levels alike across samples; it raised accuracy (docs/benchmarks.md)."""
-    x = _trunk(Standardize()(x))
-    for _ in range(HEAD_LAYERS):
-        x = layers.SeparableConv1D(256, 5, padding="same", use_bias=False)(x)
-        x = layers.ReLU()(BatchNormalization(momentum=BN_MOMENTUM)(x))
-    return layers.Dense(classes, name="logits")(x)
+    return _head(_trunk(Standardize()(x)), classes)
+
+
+def _twoline(x: keras.KerasTensor, classes: int) -> keras.KerasTensor:
+    """Two-line crops (plates): the default model at twice the height, its feature map pooled to two rows (the
+    two lines), read one row after the other as one sequence, as plate readers collapse 2-D features: CTC reads
+    the first line, the break character, then the second."""
+    x = layers.MaxPooling2D((2, 1))(_trunk_map(Standardize()(x)))  # (B, 2, W / 4, 160) at 64 px high
+    x = layers.Dense(128, activation="relu")(layers.Reshape((-1, x.shape[-1]))(x))  # row 1's steps, then row 2's
+    return _head(x, classes)
 
 
 def _bigru(x: keras.KerasTensor, classes: int) -> keras.KerasTensor:
@@ -156,6 +175,10 @@ MODELS: dict[str, ModelSpec] = {
         _image_ocr, height=64, width=128, min_height=4, width_factor=4, steps=lambda w: w // 4,
         doc="Keras image_ocr example: 2 convs, 2 BiGRU(512) layers",
     ),
+    "twoline": ModelSpec(
+        _twoline, height=64, width=128, min_height=64, width_factor=2, steps=lambda w: 2 * ((w + 1) // 2 // 2),
+        only_height=64, doc="the default model reading two-line crops (plates) as one sequence: line 1, then line 2",
+    ),
     "crnn": ModelSpec(
         _crnn, height=32, width=128, min_height=32, width_factor=4,
         steps=lambda w: w // 4 - 1,  # the last conv is 2 wide, valid
@@ -176,6 +199,9 @@ def build_model(name: str, alphabet_size: int, height: int, width: int | None) -
     spec = model_spec(name)
     if height < spec.min_height:
         raise SynthError(f"model {name!r} needs images at least {spec.min_height} px high, got {height}")
+    if spec.only_height not in (None, height):
+        raise SynthError(f"model {name!r} reads images {spec.only_height} px high, got {height}: pass --height "
+                         f"{spec.only_height}")
     if width is not None and output_steps(name, width) < 1:
         raise SynthError(f"images {width} px wide give model {name!r} no output steps: use wider images")
     image = keras.Input((height, width, 1), name="image")

@@ -169,4 +169,4 @@ class Exported(Recognizer):
 
     def output_steps(self, widths: np.ndarray) -> np.ndarray:
         r = self.rule
-        return np.maximum((np.asarray(widths) + r["add"]) // r["div"] - r["sub"], 0)
+        return np.maximum((np.asarray(widths) + r["add"]) // r["div"] * r.get("mul", 1) - r["sub"], 0)
