@@ -21,8 +21,12 @@ DEFAULT_CHARS = string.digits + string.ascii_letters + " " + "!\"#$%&'()*+,-./:;
 ALPHABETS_DIR = Path(__file__).resolve().parent / "data" / "alphabets"
 
 
+#: named scripts whose characters are square (Hangul syllables): their texts' default longest length
+WIDE_SCRIPTS = {"korean": 8}
+
+
 def named_alphabet(name: str) -> str | None:
-    """The characters of the named script alphabet `name` (arabic, hebrew, devanagari, thai, bengali), or None."""
+    """The charset of the named script alphabet `name` (arabic, hebrew, devanagari, thai, bengali, korean), or None."""
     name = name.lower()  # --alphabet Arabic, ARABIC
     path = ALPHABETS_DIR / f"{name}.txt"
     if not name.isidentifier() or not path.is_file():

@@ -138,7 +138,7 @@ class FontConfig:
     #: whether the bundled fonts/ folder is used (its Latin faces)
     bundled: bool = True
     #: bundled fonts of other scripts to add, by folder name under fonts/scripts (arabic, hebrew, devanagari,
-    #: thai, bengali); a named alphabet (`--alphabet arabic`) adds its own
+    #: thai, bengali, korean); a named alphabet (`--alphabet arabic`) adds its own
     scripts: list[str] = field(default_factory=list)
     #: add every font the operating system has (fontconfig's list, or the usual folders); one that cannot be
     #: read is passed over and listed by `synth fonts`

@@ -16,7 +16,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from synth.alphabet import Alphabet, named_alphabet
+from synth.alphabet import WIDE_SCRIPTS, Alphabet, named_alphabet
 from synth.config import PRESETS, EffectsConfig, SynthConfig, replace_path
 from synth.errors import SynthError
 from synth.files import read_text
@@ -31,7 +31,7 @@ def add_config_args(p: argparse.ArgumentParser) -> None:
                    "scene (word crops from photos and screens)")
     g.add_argument("--alphabet", help="characters the text and labels may use (default: digits, letters, "
                    "space, punctuation); @FILE reads them from a file; a script's name (arabic, hebrew, devanagari, "
-                   "thai, bengali) takes its charset and bundled fonts, and random strings unless --text says")
+                   "thai, bengali, korean) takes its charset and bundled fonts, and random strings unless --text says")
     g.add_argument("--font-dir", action="append", default=[], help="extra font folder (repeatable)")
     g.add_argument("--no-bundled-fonts", action="store_true", help="use only the --font-dir fonts")
     g.add_argument("--system-fonts", action="store_true", help="add every font the operating system has")
@@ -74,6 +74,9 @@ def apply_data_flags(a: argparse.Namespace, cfg: SynthConfig) -> SynthConfig:
             cfg.fonts.scripts = list(dict.fromkeys([*cfg.fonts.scripts, a.alphabet.lower()]))
             if a.text is None and not a.lexicon and not a.corpus:  # the bundled lexicon is English
                 cfg.text.sources = {"random": 1.0}
+            wide = WIDE_SCRIPTS.get(a.alphabet.lower())
+            if wide and a.max_len is None:  # square syllables: as wide as two Latin letters each
+                cfg.text.max_len = max(cfg.text.min_len, min(cfg.text.max_len, wide))
         cfg.alphabet = Alphabet(chars).chars
     cfg.fonts.dirs += a.font_dir
     if a.system_fonts:

@@ -41,7 +41,7 @@ assert synth.fonts.BUNDLED_DIR.resolve() == site / "synth_fonts", synth.fonts.BU
 assert synth.preview.CAPTION_FONT.is_file(), synth.preview.CAPTION_FONT
 fonts = synth.fonts.discover(synth.FontConfig())
 scripts = synth.fonts.discover(synth.FontConfig(bundled=False, scripts=["arabic", "devanagari"]))
-assert len(fonts) + len(scripts) == n_fonts - 3, (len(fonts), len(scripts), n_fonts)  # 3 more scripts are shipped
+assert len(fonts) + len(scripts) == n_fonts - 4, (len(fonts), len(scripts), n_fonts)  # 4 more scripts are shipped
 from synth.alphabet import named_alphabet
 
 assert named_alphabet("arabic") and named_alphabet("thai"), "the named alphabets were not shipped"
