@@ -195,7 +195,7 @@ def test_deterministic_per_seed_and_index():
     ({"min_len": 0}, "length range"),
     ({"min_len": 5, "max_len": 4}, "length range"),
     ({"sources": {"poems": 1.0}}, "unknown text source"),
-    ({"sources": {"random": 0.0}}, "weights are 0"),
+    ({"sources": {"random": 0.0}}, "every weight is 0"),
     ({"case": {"shout": 1.0}}, "unknown case"),
     ({"unencodable": "drop"}, "unencodable"),
 ])
