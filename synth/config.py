@@ -19,7 +19,7 @@ from synth.errors import SynthError
 from synth.files import read_json
 
 #: the text sources `TextConfig.sources` may weigh
-TEXT_SOURCES = ("random", "words", "corpus", "prose")
+TEXT_SOURCES = ("random", "words", "corpus", "prose", "pattern")
 #: the case transforms of `TextConfig.case`
 CASES = ("lower", "upper", "title", "keep")
 #: the background kinds of `EffectsConfig.backgrounds`
@@ -29,7 +29,7 @@ MAX_LINES = 8
 #: how lines of a block line up (render.align), as the share of the spare width left of each line
 ALIGNS = {"left": 0.0, "center": 0.5, "right": 1.0}
 #: the starting configs `SynthConfig.preset` knows
-PRESETS = ("words", "lines", "scene", "captcha")
+PRESETS = ("words", "lines", "scene", "captcha", "plate")
 #: the characters of the keras.io captcha example's data
 CAPTCHA_CHARS = "2345678bcdefgmnpwxy"
 #: the canvas must give each character of the longest text at least height / this many pixels
@@ -45,6 +45,7 @@ LIMITS = {
     "shadow.darkness": (0, 1), "shadow.blur": (0, 20), "outline.width": (1, 10), "lighting.strength": (0, 1),
     "motion_blur.length": (0, 50), "low_res.scale": (0.05, 1), "jitter.angle": (0, 90), "jitter.scale": (0.3, 3),
     "jitter.rise": (0, 0.5), "curve.thickness": (0.005, 0.5), "curve.amplitude": (0, 1), "curve.cycles": (0, 10),
+    "plate.padding": (0, 2), "plate.thickness": (0, 0.5),
 }
 
 
@@ -90,11 +91,20 @@ class TextConfig:
     case: dict[str, float] = field(default_factory=lambda: {"lower": 0.4, "upper": 0.2, "title": 0.2, "keep": 0.2})
     #: what to do with text the alphabet cannot encode: "error" or "filter" (skip it and count)
     unencodable: str = "filter"
-    #: lines of a sample (least, most): above 1, that many texts are drawn and set one under another, and the
-    #: label holds them in reading order with `line_break` between (a corpus line holding it is set as lines)
+    #: lines of a sample (least, most): random strings, words and prose are drawn that many to a sample and set
+    #: one under another, the label holding them in reading order with `line_break` between; a corpus line or a
+    #: pattern is set as the breaks it holds (at most `most` lines)
     lines: tuple[int, int] = (1, 1)
-    #: the character that stands for a line break in labels (in the alphabet, never drawn); used above 1 line
+    #: patterns of the "pattern" source, as plates are numbered: L a capital, D a digit, K a Korean plate
+    #: syllable, R a Korean region; any other character stands for itself (a space, "-", the line break)
+    patterns: list[str] = field(default_factory=list)
+    #: the character that stands for a line break in labels: when the alphabet holds it, it is never drawn, and
+    #: a text holding it (a corpus line, a plate pattern) is set as those lines; "" for none
     line_break: str = "|"
+
+    def breaks(self, chars: str) -> str | None:
+        """The line break character in use with the alphabet `chars`, or None."""
+        return self.line_break if self.line_break and self.line_break in chars else None
 
     @property
     def label_len(self) -> int:
@@ -122,10 +132,12 @@ class TextConfig:
                 out.append(f"text.random_chars has characters outside the alphabet: {missing!r}")
         if self.sources.get("corpus", 0) > 0 and not self.corpus:
             out.append("text source 'corpus' has a weight but text.corpus names no file; set it")
+        if self.sources.get("pattern", 0) > 0 and not self.patterns:
+            out.append("text source 'pattern' has a weight but text.patterns is empty; give patterns like 'LLL-DDDD'")
         lo, hi = self.lines
         if not 1 <= lo <= hi <= MAX_LINES:
             out.append(f"text.lines {self.lines}: give the least and most lines, 1 <= least <= most <= {MAX_LINES}")
-        elif hi > 1 and not (len(self.line_break) == 1 and self.line_break in chars and not self.line_break.isspace()):
+        elif len(self.line_break) > 1 or self.line_break.isspace() or (hi > 1 and not self.breaks(chars)):
             out.append(f"text.line_break {self.line_break!r}: give one visible character of the alphabet to stand for "
                        "a line break in labels (add it to the alphabet)")
         return out
@@ -388,6 +400,16 @@ class CurveConfig:
 
 
 @dataclass
+class PlateConfig:
+    """A licence plate around the text: space about it and a border in the ink, drawn before the geometry, so
+    that the plate turns and leans with its text."""
+
+    p: float = 0.0
+    padding: tuple[float, float] = (0.15, 0.45)  # about the text, as a fraction of the font size
+    thickness: tuple[float, float] = (0.03, 0.08)  # of the border, as a fraction of the font size
+
+
+@dataclass
 class EffectsConfig:
     """One section per effect, each with its probability `p` (0 turns it off) and its settings.
 
@@ -424,6 +446,8 @@ class EffectsConfig:
     # the looks of captchas (the captcha preset turns them on)
     jitter: JitterConfig = field(default_factory=JitterConfig)
     curve: CurveConfig = field(default_factory=CurveConfig)
+    # the plate preset's
+    plate: PlateConfig = field(default_factory=PlateConfig)
 
     def sections(self) -> list[tuple[str, Any]]:
         return [(f.name, getattr(self, f.name)) for f in dataclasses.fields(self)]
@@ -554,7 +578,11 @@ class SynthConfig(JsonConfig):
         condensed and extended letters, motion blur and low resolution, stronger rotation and perspective.
         'captcha': the look of the captchas the keras.io captcha reader learns: 200x50 grey images of 5
         characters of its charset, each letter turned, scaled and raised on its own, set so that they touch,
-        a wavy line through them, speckle and blur."""
+        a wavy line through them, speckle and blur.
+        'plate': licence plates, 64 px high: US, EU, Brazilian and Korean numbering patterns on one line and two
+        (the two-line ones for `--model twoline`), DIN-like and condensed plate faces (and NanumSquare for
+        Hangul), a border about the text, embossing shadows, dirt, uneven light and the perspective of a camera
+        at a car."""
         cfg = cls()
         if name == "words":
             return cfg
@@ -562,6 +590,8 @@ class SynthConfig(JsonConfig):
             return _scene(cfg)
         if name == "captcha":
             return _captcha(cfg)
+        if name == "plate":
+            return _plate(cfg)
         if name != "lines":
             raise SynthError(f"unknown preset {name!r}; use {', '.join(PRESETS)}")
         cfg.alphabet = DEFAULT_CHARS + "`"
@@ -608,6 +638,42 @@ def _captcha(cfg: SynthConfig) -> SynthConfig:
     e.paper.p, e.paper.paper, e.paper.ink = 0.5, (180, 255), (0, 110)
     e.speckle.p, e.blur.p, e.gaussian_noise.p = 0.5, 0.6, 0.5
     e.invert.p, e.curly_quotes.p = 0.0, 0.0
+    return cfg
+
+
+#: plate numbering patterns (TextConfig.patterns): US, EU (DE, FR, IT, NL, UK), Brazil (Mercosul and before),
+#: Korea (one line; two lines with the region above), and two-line US/EU ones
+PLATE_PATTERNS = [
+    "DLLL DDD", "LLL DDDD", "LLL-DDDD", "DDD LLL", "LLL DDD", "LL DDDDD",
+    "LL LL DDDD", "L LL DDD", "LL-DDD-LL", "LL DDDLL", "LLDD LLL", "LL-DDD-L", "DD-LLL-D",
+    "LLLDLDD", "LLL-DDDD",
+    "DDK DDDD", "DDDK DDDD", "R DD|K DDDD",
+    "LLL|DDDD", "DD|LLL DD",
+]
+
+
+def _plate(cfg: SynthConfig) -> SynthConfig:
+    """The plate preset's changes to the defaults (see `SynthConfig.preset`)."""
+    from synth.text import KOREAN_PLATE_SYLLABLES, KOREAN_REGIONS  # text builds on this module
+
+    cfg.alphabet = "".join(dict.fromkeys("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 -|" + KOREAN_PLATE_SYLLABLES
+                                         + "".join(KOREAN_REGIONS)))
+    t = cfg.text
+    t.sources, t.patterns, t.min_len, t.max_len, t.lines = {"pattern": 1.0}, list(PLATE_PATTERNS), 1, 10, (1, 2)
+    cfg.render.height, cfg.render.width, cfg.render.margin = 64, 192, 0.1
+    cfg.render.line_spacing, cfg.render.align = (1.0, 1.15), ["center"]
+    cfg.fonts.bundled, cfg.fonts.scripts = False, ["plates", "korean"]
+    cfg.fonts.spacing, cfg.fonts.word_spacing = (0.0, 0.12), (0.0, 0.3)
+    e = cfg.effects
+    e.plate.p = 0.85
+    e.rotate.p, e.rotate.degrees = 0.5, 5.0
+    e.perspective.p, e.perspective.jitter = 0.6, 0.1
+    e.shear.p = 0.2
+    e.shadow.p, e.lighting.p, e.colour.p, e.invert.p = 0.4, 0.5, 0.4, 0.1
+    e.paper.p, e.paper.paper, e.paper.ink = 0.6, (150, 255), (0, 80)
+    e.speckle.p, e.gaussian_noise.p, e.salt_pepper.p = 0.4, 0.5, 0.1
+    e.blur.p, e.motion_blur.p, e.low_res.p, e.jpeg.p = 0.5, 0.2, 0.3, 0.4
+    e.curly_quotes.p = 0.0
     return cfg
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from synth.block import Block
 from synth.config import (
     BinarizeConfig,
     BlurConfig,
@@ -30,6 +31,7 @@ from synth.config import (
     NoiseConfig,
     OutlineConfig,
     PaperConfig,
+    PlateConfig,
     SaltPepperConfig,
     ShadowConfig,
     StrokeWeightConfig,
@@ -422,6 +424,38 @@ class Curve(Effect):
         return mask
 
 
+class Plate(Effect):
+    """A plate about the text block: the block padded on every side and a border drawn around it in the ink;
+    the box geometry fits to the height becomes the plate's, so the plate fills the crop as plates do."""
+
+    name = "plate"
+    stage = "block"
+    context = ("px",)
+    draws = 3
+
+    cfg: PlateConfig
+
+    def params(self, u: list[float]) -> dict:
+        return {"pad_x": between(u[0], *self.cfg.padding), "pad_y": between(u[1], *self.cfg.padding) / 2,
+                "thickness": between(u[2], *self.cfg.thickness)}
+
+    def apply(self, block: Block, p: dict, px: int) -> Block:
+        mask, (top, bottom), glyphs = block
+        t = max(1, round(p["thickness"] * px))
+        px_, py = round(p["pad_x"] * px) + t, round(p["pad_y"] * px) + t
+        h, w = mask.shape
+        # the plate's rows: the line boxes padded, and whatever ink reaches beyond them
+        rows = np.flatnonzero(mask.max(axis=1))
+        y0 = min(top, int(rows[0]) if rows.size else top) - py
+        y1 = max(bottom, int(rows[-1]) + 1 if rows.size else bottom) + py
+        dy = max(0, -y0)
+        out = np.zeros((max(h, y1) + dy, w + 2 * px_), np.uint8)
+        out[dy : dy + h, px_ : px_ + w] = mask
+        cv2.rectangle(out, (t // 2, y0 + dy + t // 2), (out.shape[1] - 1 - t // 2, y1 + dy - 1 - t // 2), 255, t)
+        moved = [(c, x + px_, y + dy, gw, gh) for c, x, y, gw, gh in glyphs]
+        return Block(out, (y0 + dy, y1 + dy), moved)
+
+
 class Colour(Effect):
     """Random ink and paper colours, seen in grey: their BT.601 luma becomes the paper's and the ink's grey
     (the paper's texture, gradient or image keeps its shape around the new level)."""
@@ -558,11 +592,12 @@ class LowRes(Effect):
 
 
 def build_effects(cfg: EffectsConfig) -> list[Effect]:
-    """The effects in the order they run within each stage (glyphs, line, mask, paper, image, uint8)."""
+    """The effects in the order they run within each stage (glyphs, line, block, mask, paper, image, uint8)."""
     return [
         Jitter(cfg.jitter),
         Underline(cfg.underline),
         Curve(cfg.curve),
+        Plate(cfg.plate),
         StrokeWeight(cfg.stroke_weight),
         Colour(cfg.colour),
         Shadow(cfg.shadow),

@@ -27,7 +27,8 @@ def add_config_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--config", help="JSON config file (or a dataset's manifest.json / a model's config.json)")
     g.add_argument("--preset", choices=PRESETS,
                    help="start from a preset: words (the default), lines (printed text lines, variable width), "
-                   "captcha (200x50, 5 jittered characters and a line through them) or "
+                   "captcha (200x50, 5 jittered characters and a line through them), plate (licence plates, one "
+                   "and two lines) or "
                    "scene (word crops from photos and screens)")
     g.add_argument("--alphabet", help="characters the text and labels may use (default: digits, letters, "
                    "space, punctuation); @FILE reads them from a file; a script's name (arabic, hebrew, devanagari, "

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from synth.alphabet import Alphabet
-from synth.block import stack
+from synth.block import Block, stack
 from synth.config import ALIGNS, SynthConfig
 from synth.draw import AtlasCache, GlyphAtlas, Placed, curly_quotes, draw_line
 from synth.effects import Paper, build_effects
@@ -34,8 +34,11 @@ STREAMS = {
     "text": 24, "font": 3, "layout": 3, "geometry": 20, "paper": 8, "stroke_weight": 2, "blur": 2,
     "gaussian_noise": 4, "speckle": 4, "salt_pepper": 3, "binarize": 2, "invert": 1, "jpeg": 2, "force": 9,
     "stretch": 2, "underline": 3, "colour": 7, "shadow": 6, "outline": 3, "lighting": 6, "motion_blur": 3,
-    "low_res": 2, "jitter": 2, "curve": 6, "lines": 3,
+    "low_res": 2, "jitter": 2, "curve": 6, "lines": 3, "plate": 4,
 }
+
+#: text sources whose texts are set as their own line breaks say (a corpus line, a plate pattern), never joined
+SET_AS_THEY_ARE = ("corpus", "pattern")
 
 #: texts drawn for one sample before giving up on texts that do not shape cleanly
 TEXT_TRIES = 50
@@ -54,6 +57,8 @@ class Renderer:
         self.alphabet = Alphabet(config.alphabet)
         rc = config.render
         self.text = TextSource(config.text, self.alphabet)
+        #: the line break character of multi-line texts, if the alphabet has one (text.line_break)
+        self.breaks = config.text.breaks(self.alphabet.chars)
         self.fonts = library(config.fonts, self.alphabet.chars)
         nobody = "".join(c for c in self.alphabet.chars if not c.isspace()
                          and not any(c in f.covered for f in self.fonts.fonts))
@@ -77,14 +82,15 @@ class Renderer:
         texts = d.stream("text")
         u = d.reserved("font")
         tc = self.config.text
-        block = d.reserved("lines") if tc.lines[1] > 1 else None
+        brk = self.breaks
+        block = d.reserved("lines") if brk else None
         for _ in range(TEXT_TRIES):  # a text its font cannot shape cleanly (a mark without its base) is drawn again
             text, source = self.text.sample(texts)
-            if block is not None:  # more texts, one a line, in reading order (a corpus line may bring several)
-                parts, want = text.split(tc.line_break), integer(block[0], tc.lines[0], tc.lines[1] + 1)
+            if block is not None and source not in SET_AS_THEY_ARE:  # more texts, one a line, in reading order
+                parts, want = [text], integer(block[0], tc.lines[0], tc.lines[1] + 1)
                 while len(parts) < want:
-                    parts += self.text.sample(texts)[0].split(tc.line_break)[: tc.lines[1] - len(parts)]
-                text = tc.line_break.join(parts)
+                    parts.append(self.text.sample(texts)[0])
+                text = brk.join(parts)
             drawn = self._drawn(text)
             info = self.fonts.fonts[self.fonts.choose(self.fonts.candidates(drawn), u[0])]
             shaped = self.atlases.shaper(info.path).shape(drawn, self.alphabet.rtl)
@@ -98,7 +104,7 @@ class Renderer:
         size = integer(u[1], self.px_range[0], self.px_range[1] + 1)
         spacing = between(u[2], *self.config.fonts.spacing) * size
         layout = self.sample_layout(d.reserved("layout"), d.reserved("stretch"), size)
-        if block is not None:  # single-line specs stay as they were
+        if block is not None and brk in text:  # single-line specs stay as they were
             rc = self.config.render
             layout["lines"] = {"spacing": between(block[1], *rc.line_spacing),
                                "align": rc.align[integer(block[2], 0, len(rc.align))]}
@@ -109,8 +115,7 @@ class Renderer:
 
     def _drawn(self, text: str) -> str:
         """What is drawn of a text: its line breaks (text.line_break, in a multi-line config) are not."""
-        tc = self.config.text
-        return text.replace(tc.line_break, " ") if tc.lines[1] > 1 else text
+        return text.replace(self.breaks, " ") if self.breaks else text
 
     def sample_layout(self, u: list[float], stretch: list[float], size: int) -> dict:
         """How the line is set, from its 3 uniforms: extra space at each space, curly quotes, a crop to the ink;
@@ -159,7 +164,7 @@ class Renderer:
         tight = layout["tight"] and "lines" not in layout  # a block of lines is not cropped to its ink
         if "lines" in layout:
             atlas = self.atlases.get(info.path, letter_box.px(spec.size), letter_box)
-            parts = text.split(self.config.text.line_break)
+            parts = text.split(self.breaks)
             starts = list(accumulate([len(p) + 1 for p in parts[:-1]], initial=0))
             lines = [draw_line(atlas, p, spec.spacing, word_spacing, atlas.shaper.shape(p, self.alphabet.rtl),
                                adjust(atlas)) for p in parts]
@@ -167,7 +172,6 @@ class Renderer:
             lay = layout["lines"]
             block = stack(lines, masks, starts, lay["spacing"] * (atlas.ascent + atlas.descent), ALIGNS[lay["align"]],
                           atlas.ascent, atlas.descent)
-            mask, top, box, glyphs = block.mask, 0, block.box, block.glyphs
         elif tight:  # drawn larger, as the crop to the ink will fill the height with it
             atlas = self.atlases.get(info.path, letter_box.px(spec.size * TIGHT_SIZE), letter_box)
             line = draw_line(atlas, text, spec.spacing * TIGHT_SIZE, word_spacing * TIGHT_SIZE, shaped,
@@ -176,19 +180,20 @@ class Renderer:
             rows = np.flatnonzero(drawn.max(axis=1))
             top = int(rows[0]) if rows.size else 0
             mask = drawn[top : rows[-1] + 1] if rows.size else drawn
-            box, glyphs = (0, mask.shape[0]), line.glyphs
+            block = Block(mask, (0, mask.shape[0]), [(c, x, y - top, w, h) for c, x, y, w, h in line.glyphs])
         else:
             atlas = self.atlases.get(info.path, letter_box.px(spec.size), letter_box)
             line = draw_line(atlas, text, spec.spacing, word_spacing, shaped, adjust(atlas))
-            mask, top = self._effects(line.mask, "line", spec, baseline=line.baseline, px=atlas.px), 0
-            box, glyphs = (line.baseline - atlas.ascent, line.baseline + atlas.descent), line.glyphs
+            block = Block(self._effects(line.mask, "line", spec, baseline=line.baseline, px=atlas.px),
+                          (line.baseline - atlas.ascent, line.baseline + atlas.descent), line.glyphs)
+        mask, box, glyphs = self._effects(block, "block", spec, px=atlas.px)
         placed, warp = self.geometry.apply(mask, spec.geometry, box, tight, layout.get("stretch", 1.0))
         mask = self._effects(placed, "mask", spec)
         paper = self._effects(spec.paper, "paper", spec)
         img = self._effects(self.paper.apply(mask, paper), "image", spec, mask=mask)
         img = np.clip(img, 0, 255, out=img).astype(np.uint8) if img.dtype != np.uint8 else img
         img = self._effects(img, "uint8", spec)
-        return img, (char_boxes(self._drawn(spec.text), glyphs, top, warp, img.shape, source) if boxes else None)
+        return img, (char_boxes(self._drawn(spec.text), glyphs, warp, img.shape, source) if boxes else None)
 
     def _effects(self, x: Any, stage: str, spec: Spec, **context: Any) -> Any:
         """The effects of one stage that fired for `spec`, in their order, each given the `context` it names."""
@@ -216,17 +221,16 @@ def _unshapeable(shaped: Shaped) -> str:
     return "a mark stands where it cannot attach (it would be drawn on a dotted circle)"
 
 
-def char_boxes(text: str, glyphs: list[tuple[int, int, int, int, int]], top: int, warp: np.ndarray,
-               shape: tuple[int, ...], source: list[int] | None = None) -> list[list[float] | None]:
-    """Each character's box on the output image: its cluster's glyphs' ink (`Line.glyphs`, `top` rows cropped
-    off the line) through the warp, as [left, top, right, bottom] within the image, None for no ink. `source`
+def char_boxes(text: str, glyphs: list[tuple[int, int, int, int, int]], warp: np.ndarray, shape: tuple[int, ...],
+               source: list[int] | None = None) -> list[list[float] | None]:
+    """Each character's box on the output image: its cluster's glyphs' ink (`Block.glyphs`, in the block's
+    mask) through the warp, as [left, top, right, bottom] within the image, None for no ink. `source`
     maps the drawn text's characters to `text`'s when they differ (curly quotes). Plain Python: a line has a
     few clusters, and numpy's per-call cost on a few points is more than the arithmetic."""
     ink: dict[int, list[int]] = {}  # cluster -> its glyphs' box in the line
     for cluster, x, y, w, h in glyphs:
         c = source[cluster] if source else cluster
         b = ink.get(c)
-        y -= top
         if b is None:
             ink[c] = [x, y, x + w, y + h]
         else:

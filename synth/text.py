@@ -81,8 +81,9 @@ class Lines:
         encodable = _encodable(lines, alphabet, cfg, kind, path)
         #: entries skipped for characters outside the alphabet
         self.unencodable = len(lines) - len(encodable)
-        if cfg.lines[1] > 1:  # a corpus line holding breaks is set as those lines: each must fit
-            ok = [s for s in encodable if len(parts := s.split(cfg.line_break)) <= cfg.lines[1]
+        brk = cfg.breaks(alphabet.chars)
+        if brk:  # a corpus line holding breaks is set as those lines: each must fit, and no more than text.lines
+            ok = [s for s in encodable if len(parts := s.split(brk)) <= cfg.lines[1]
                   and all(cfg.min_len <= len(p) <= cfg.max_len for p in parts)]
         else:
             ok = [s for s in encodable if cfg.min_len <= len(s) <= cfg.max_len]
@@ -205,6 +206,37 @@ class Prose:
         return out if out else tok[: self.max_len]
 
 
+#: the Hangul syllables of Korean plates (the use letter between the digits) and the regions of older plates
+KOREAN_PLATE_SYLLABLES = "가나다라마거너더러머버서어저고노도로모보소오조구누두루무부수우주아바사자배하허호"
+KOREAN_REGIONS = ("서울", "부산", "대구", "인천", "광주", "대전", "울산", "세종", "경기", "강원", "충북", "충남",
+                  "전북", "전남", "경북", "경남", "제주")
+#: what each class letter of a pattern stands for
+PATTERN_CLASSES: dict[str, str | tuple[str, ...]] = {
+    "L": "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "D": "0123456789", "K": KOREAN_PLATE_SYLLABLES, "R": KOREAN_REGIONS,
+}
+
+
+class Patterns:
+    """Texts from patterns, as plates are numbered (`TextConfig.patterns`): each class letter drawn from what
+    the alphabet holds of its class, other characters kept."""
+
+    def __init__(self, patterns: list[str], alphabet: Alphabet):
+        chars = set(alphabet.chars)
+        self.patterns = patterns
+        self.classes = {k: [c for c in v if set(c) <= chars] for k, v in PATTERN_CLASSES.items()}
+        for p in patterns:
+            empty = sorted({c for c in p if c in self.classes and not self.classes[c]})
+            loose = "".join(dict.fromkeys(c for c in p if c not in self.classes and c not in chars))
+            if empty or loose:
+                raise SynthError(f"text pattern {p!r}: " + (f"the alphabet holds nothing of class {empty}; " if empty
+                                 else "") + (f"{loose!r} is not in the alphabet; " if loose else "") +
+                                 "widen the alphabet or change the pattern")
+
+    def sample(self, rng: Uniforms) -> str:
+        p = self.patterns[rng.integers(0, len(self.patterns))]
+        return "".join(pool[rng.integers(0, len(pool))] if (pool := self.classes.get(c)) else c for c in p)
+
+
 class TextSource:
     """A weighted mix of sources with case transforms; texts never leave the alphabet."""
 
@@ -213,18 +245,20 @@ class TextSource:
         if problems:
             raise SynthError(problems[0])
         self.cfg, self.alphabet = cfg, alphabet
-        self.sources: dict[str, RandomStrings | Lines | Prose] = {}
+        self.sources: dict[str, RandomStrings | Lines | Prose | Patterns] = {}
         weights = {k: w for k, w in cfg.sources.items() if w > 0}
         for name in weights:
             if name == "random":
                 chars = cfg.random_chars if cfg.random_chars is not None else alphabet.chars
-                if cfg.lines[1] > 1:  # a break drawn at random would split a line the label does not
+                if cfg.breaks(alphabet.chars):  # a break drawn at random would split a line the label does not
                     chars = chars.replace(cfg.line_break, "")
                 self.sources[name] = RandomStrings(chars, cfg.min_len, cfg.max_len)
             elif name == "words":
                 self.sources[name] = Lines(cfg.lexicon or BUNDLED_WORDS, alphabet, cfg, "lexicon")
             elif name == "prose":
                 self.sources[name] = Prose(cfg.lexicon or BUNDLED_WORDS, alphabet, cfg)
+            elif name == "pattern":
+                self.sources[name] = Patterns(cfg.patterns, alphabet)
             else:
                 self.sources[name] = Lines(cfg.corpus, alphabet, cfg, "corpus")
         self.names = list(self.sources)

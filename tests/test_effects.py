@@ -59,6 +59,8 @@ def in_range(name: str, p, fx: EffectsConfig) -> bool:
         "jitter": lambda: p["angle"] == c.angle and tuple(p["scale"]) == c.scale and p["rise"] == c.rise,
         "curve": lambda: within(p["thickness"], c.thickness) and within(p["amplitude"], c.amplitude)
         and within(p["cycles"], c.cycles),
+        "plate": lambda: within(p["pad_x"], c.padding) and within(2 * p["pad_y"], c.padding)
+        and within(p["thickness"], c.thickness),
     }
     return checks.get(name, lambda: True)()
 
@@ -106,7 +108,7 @@ def test_new_looks_change_the_image_as_they_say():
     img0, spec0 = base.render(3, 1)
     looks = {}
     for name in ("underline", "shadow", "outline", "lighting", "motion_blur", "low_res", "colour", "stretch", "jitter",
-                 "curve"):
+                 "curve", "plate"):
         img, spec = Renderer(only(name, 1.0)).render(3, 1)
         assert spec.text == spec0.text
         looks[name] = (img, spec)
@@ -121,6 +123,10 @@ def test_new_looks_change_the_image_as_they_say():
     assert abs(Colour_luma(p["paper"]) - Colour_luma(p["ink"])) >= 40  # contrast kept (clamped colours may lose some)
     img, _ = looks["curve"]
     assert (img < 128).sum() > (img0 < 128).sum()  # a line through the text adds ink
+    img, _ = looks["plate"]
+    dark = img < 128
+    assert dark[:, :3].any() or dark[:, -3:].any() or dark[0].any() or dark[-1].any() or (
+        dark.any(axis=0).sum() > (img0 < 128).any(axis=0).sum())  # a border drawn about the text
     img, _ = looks["jitter"]
     assert not np.array_equal(img, img0)  # the letters moved
     img, spec = looks["stretch"]
@@ -161,3 +167,24 @@ def test_captcha_preset_looks_like_the_keras_captchas():
         assert len(spec.text) == 5 and set(spec.text) <= set(CAPTCHA_CHARS)
         assert spec.effects["jitter"] is not None
         assert all(b is not None and 0 <= b[0] < b[2] <= 200 and 0 <= b[1] < b[3] <= 50 for b in spec.boxes)
+
+
+def test_plate_preset_numbers_plates_as_the_patterns_say():
+    import re
+
+    from synth.config import PLATE_PATTERNS
+    from synth.text import KOREAN_PLATE_SYLLABLES, KOREAN_REGIONS
+
+    classes = {"L": "[A-Z]", "D": "[0-9]", "K": f"[{KOREAN_PLATE_SYLLABLES}]", "R": f"({'|'.join(KOREAN_REGIONS)})"}
+    shapes = [re.compile("".join(classes.get(c, re.escape(c)) for c in p) + "$") for p in PLATE_PATTERNS]
+    r = Renderer(SynthConfig.preset("plate"))
+    lines = set()
+    for i in range(40):
+        img, spec = r.render(2, i, boxes=True)
+        assert img.shape == (64, 192)
+        assert any(s.match(spec.text) for s in shapes), spec.text
+        lines.add(spec.text.count("|") + 1)
+        assert all(b is not None for ch, b in zip(spec.text, spec.boxes, strict=True) if ch not in " |"), spec
+        korean = any("\uac00" <= ch <= "\ud7a3" for ch in spec.text)
+        assert spec.font == "NanumSquareR" or not korean
+    assert lines == {1, 2}
