@@ -40,8 +40,10 @@ for name, path in [("synth", synth.__file__), ("BUNDLED_DIR", synth.fonts.BUNDLE
 assert synth.fonts.BUNDLED_DIR.resolve() == site / "synth_fonts", synth.fonts.BUNDLED_DIR
 assert synth.preview.CAPTION_FONT.is_file(), synth.preview.CAPTION_FONT
 fonts = synth.fonts.discover(synth.FontConfig())
-scripts = synth.fonts.discover(synth.FontConfig(bundled=False, scripts=["arabic", "devanagari"]))
-assert len(fonts) + len(scripts) == n_fonts - 4, (len(fonts), len(scripts), n_fonts)  # 4 more scripts are shipped
+sets = sorted(p.name for p in synth.fonts.SCRIPTS_DIR.iterdir() if p.is_dir())
+assert {"arabic", "devanagari", "korean", "plates"} <= set(sets), sets
+scripts = synth.fonts.discover(synth.FontConfig(bundled=False, scripts=sets))
+assert len(fonts) + len(scripts) == n_fonts, (len(fonts), len(scripts), n_fonts)
 from synth.alphabet import named_alphabet
 
 assert named_alphabet("arabic") and named_alphabet("thai"), "the named alphabets were not shipped"
