@@ -44,9 +44,10 @@ class Alphabet:
         bad = [c for c in chars if len(c) != 1]
         if bad:
             raise SynthError(f"alphabet entries must be single characters, got {bad[:5]!r}")
-        control = [c for c in chars if unicodedata.category(c) == "Cc"]
-        if control:  # a tab or a newline would break labels.tsv; a carriage return comes from a Windows file
-            raise SynthError(f"the alphabet holds control characters {''.join(control)!r}; take them out")
+        control = [c for c in chars if unicodedata.category(c) in ("Cc", "Zl", "Zp")]
+        if control:  # a tab or a line break would break labels.tsv; a carriage return comes from a Windows file
+            raise SynthError(f"the alphabet holds control characters or line breaks {''.join(control)!r}; take them "
+                             "out")
         if all(unicodedata.category(c).startswith("M") or c.isspace() for c in chars):
             raise SynthError(f"the alphabet {''.join(chars)!r} has only combining marks (and spaces); a mark is drawn "
                              "on a letter: add the letters it goes with")

@@ -98,9 +98,9 @@ class TextConfig:
     #: patterns of the "pattern" source, as plates are numbered: L a capital, D a digit, K a Korean plate
     #: syllable, R a Korean region; any other character stands for itself (a space, "-", the line break)
     patterns: list[str] = field(default_factory=list)
-    #: the character that stands for a line break in labels: when the alphabet holds it, it is never drawn, and
-    #: a text holding it (a corpus line, a plate pattern) is set as those lines; "" for none
-    line_break: str = "|"
+    #: the character that stands for a line break in labels (e.g. "|"): when set and in the alphabet, it is never
+    #: drawn, and a text holding it (a corpus line, a plate pattern) is set as those lines; "" (the default) for none
+    line_break: str = ""
 
     def breaks(self, chars: str) -> str | None:
         """The line break character in use with the alphabet `chars`, or None."""
@@ -139,7 +139,7 @@ class TextConfig:
             out.append(f"text.lines {self.lines}: give the least and most lines, 1 <= least <= most <= {MAX_LINES}")
         elif len(self.line_break) > 1 or self.line_break.isspace() or (hi > 1 and not self.breaks(chars)):
             out.append(f"text.line_break {self.line_break!r}: give one visible character of the alphabet to stand for "
-                       "a line break in labels (add it to the alphabet)")
+                       "a line break in labels, e.g. --set text.line_break='|' with | in the alphabet")
         return out
 
 
@@ -561,7 +561,7 @@ class SynthConfig(JsonConfig):
         widen = f"widen it to {wider}, " if wider <= 65536 else ""
         return [f"{flag} {canvas} leaves {canvas / n:.1f} pixels for each of text.max_len={n} characters, too few "
                 f"to read at height {rc.height} (at least {least:.1f}); {widen}lower --max-len to "
-                f"{int(canvas / least)}, or use --width auto"]
+                f"{int(canvas / least)}" + (", or use --width auto" if rc.width is not None else "")]
 
     def validate(self) -> None:
         """Every check of the values, gathered in one SynthError that names each problem and its fix."""
@@ -660,6 +660,7 @@ def _plate(cfg: SynthConfig) -> SynthConfig:
                                          + "".join(KOREAN_REGIONS)))
     t = cfg.text
     t.sources, t.patterns, t.min_len, t.max_len, t.lines = {"pattern": 1.0}, list(PLATE_PATTERNS), 1, 10, (1, 2)
+    t.line_break = "|"
     cfg.render.height, cfg.render.width, cfg.render.margin = 64, 192, 0.1
     cfg.render.line_spacing, cfg.render.align = (1.0, 1.15), ["center"]
     cfg.fonts.bundled, cfg.fonts.scripts = False, ["plates", "korean"]

@@ -27,7 +27,6 @@ from synth.errors import SynthError
 from synth.files import read_json, read_text, write_atomic, writing
 from synth.formats import (
     FORMATS,
-    LMDB_DONE,
     Record,
     Row,
     clear_partial,
@@ -120,7 +119,10 @@ def convert(src: str | Path, dst: str | Path, fmt: str, shard_size: int = 1000, 
                          else f"dataset folder not found: {src}")
     if dst.resolve() == src.resolve():
         raise SynthError("convert into a new folder: the source would be overwritten while it is read")
-    count = _count(src)
+    count = 0
+    for r in records(src):  # every sample checked before anything is written: conversion copies bytes
+        _check_record(src, fmt, count, r)
+        count += 1
     args = {"convert": str(src.resolve()), "count": count, "format": fmt, "shard_size": shard_size,
             "version": __version__}
     manifest = {"version": __version__, "format": fmt, "count": count, "shard_size": shard_size,
@@ -138,8 +140,7 @@ def convert(src: str | Path, dst: str | Path, fmt: str, shard_size: int = 1000, 
             for k in range(max(todo) + 1):
                 chunk = list(islice(it, min(shard_size, count - k * shard_size)))
                 if k in wanted:
-                    w.write(shard_name(fmt, k, n_shards), [_row(src, fmt, k * shard_size + j, r)
-                                                           for j, r in enumerate(chunk)])
+                    w.write(shard_name(fmt, k, n_shards), [_row(k * shard_size + j, r) for j, r in enumerate(chunk)])
                     yield len(chunk)
 
     def refuse(out: Path, prev: Path, args: dict[str, Any]) -> bool:
@@ -150,23 +151,23 @@ def convert(src: str | Path, dst: str | Path, fmt: str, shard_size: int = 1000, 
         return _fill(dst, fmt, count, shard_size, args, manifest, make, refuse, progress)
 
 
-def _row(src: Path, fmt: str, index: int, r: Record) -> Row:
-    """A record of `src` to write as sample `index`, checked: conversion copies bytes, so a damaged image or a
-    label the target cannot hold would only be found by whoever reads the result."""
-    image = r.image if isinstance(r.image, bytes) else r.image.read_bytes()
-    if image_suffix(image) is None:
+def _check_record(src: Path, fmt: str, index: int, r: Record) -> None:
+    """What a conversion could only copy wrong: a damaged image, a label the target cannot hold."""
+    if isinstance(r.image, bytes):
+        head = r.image[:12]
+    else:
+        with open(r.image, "rb") as f:
+            head = f.read(12)
+    if image_suffix(head) is None:
         raise SynthError(f"{src}: sample {index + 1}'s image is no PNG, JPEG, TIFF, WebP or BMP; fix or remove it")
-    if fmt == "png" and any(c in r.text for c in "\t\n\r"):
+    if fmt == "png" and ("\t" in r.text or r.text.splitlines() != [r.text]):
         raise SynthError(f"{src}: sample {index + 1}'s label {r.text!r} holds a tab or a line break, which "
                          "labels.tsv cannot hold; fix the label, or convert to lmdb or tfrecord")
+
+
+def _row(index: int, r: Record) -> Row:
+    image = r.image if isinstance(r.image, bytes) else r.image.read_bytes()
     return Row(index, image, r.text, r.font, r.spec or json.dumps({"index": index, "font": r.font}))
-
-
-def _count(path: Path) -> int:
-    manifest = read_manifest(path)
-    if manifest is not None:
-        return int(manifest["count"])
-    return len(lmdb_labels(path)) if is_lmdb(path) else len(read_labels(path))
 
 
 def _fill(out: Path, fmt: str, count: int, shard_size: int, args: dict[str, Any], manifest: dict[str, Any],
@@ -216,7 +217,7 @@ def _remove_begun(out: Path, created: bool) -> None:
         shutil.rmtree(out, ignore_errors=True)
         return
     clear_partial(out)
-    for name in (ARGS_FILE, "data.mdb", "lock.mdb", LMDB_DONE):
+    for name in (ARGS_FILE, "data.mdb", "lock.mdb"):
         (out / name).unlink(missing_ok=True)
 
 

@@ -170,10 +170,11 @@ def _load_background(path: str) -> np.ndarray:
 
 class Effect:
     """One step of the drawing: fires with its section's probability `p`, with parameters made by `params` from
-    `draws` uniforms; `apply` changes what its `stage` holds: the drawn line's coverage before placing ("line"),
-    the placed coverage mask ("mask"), the paper's parameters ("paper"), the float image ("image"), or the final
-    uint8 image ("uint8"). It is also given the renderer's values its `context` names (the placed "mask", the
-    line's "baseline" and font size "px")."""
+    `draws` uniforms; `apply` changes what its `stage` holds: a line's shaped glyphs before they are composed
+    ("glyphs"), the drawn line's coverage ("line"), the lines composed with their box ("block", before the
+    geometry), the placed coverage mask ("mask"), the paper's parameters ("paper"), the float image ("image"), or
+    the final uint8 image ("uint8"). It is also given the renderer's values its `context` names (the placed
+    "mask", the line's "baseline", its number in a block "line", and the font size "px")."""
 
     name = ""
     stage = "image"
@@ -369,7 +370,7 @@ class Jitter(Effect):
 
     name = "jitter"
     stage = "glyphs"
-    context = ("px",)
+    context = ("px", "line")
     draws = 1
 
     cfg: JitterConfig
@@ -378,8 +379,8 @@ class Jitter(Effect):
         return {"angle": self.cfg.angle, "scale": list(self.cfg.scale), "rise": self.cfg.rise,
                 "key": int(u[0] * 2**31)}
 
-    def apply(self, placed: list[Placed], p: dict, px: int) -> list[Placed]:
-        rng = np.random.default_rng(p["key"])
+    def apply(self, placed: list[Placed], p: dict, px: int, line: int) -> list[Placed]:
+        rng = np.random.default_rng((p["key"], line))  # each line of a block its own letters' values
         out = []
         for bmp, x, y, cluster in placed:
             angle = rng.uniform(-p["angle"], p["angle"])
@@ -403,7 +404,7 @@ class Curve(Effect):
 
     name = "curve"
     stage = "line"
-    context = ("baseline", "px")
+    context = ("baseline", "px", "line")
     draws = 5
 
     cfg: CurveConfig
@@ -412,12 +413,12 @@ class Curve(Effect):
         return {"thickness": between(u[0], *self.cfg.thickness), "amplitude": between(u[1], *self.cfg.amplitude),
                 "cycles": between(u[2], *self.cfg.cycles), "phase": 2 * np.pi * u[3], "rise": between(u[4], -0.1, 0.1)}
 
-    def apply(self, mask: np.ndarray, p: dict, baseline: int, px: int) -> np.ndarray:
+    def apply(self, mask: np.ndarray, p: dict, baseline: int, px: int, line: int) -> np.ndarray:
         h, w = mask.shape
         t = max(1, round(p["thickness"] * px))
         xs = np.arange(0, w + 1, max(1, w // 64), dtype=np.float64)
-        ys = baseline - (0.3 + p["rise"]) * px + p["amplitude"] * px * np.sin(2 * np.pi * p["cycles"] * xs / w
-                                                                                + p["phase"])
+        phase = p["phase"] + 2.0 * line  # each line of a block its own wave
+        ys = baseline - (0.3 + p["rise"]) * px + p["amplitude"] * px * np.sin(2 * np.pi * p["cycles"] * xs / w + phase)
         ys = np.clip(ys, t / 2, h - 1 - t / 2)  # within the line's rows: the line box holds it
         mask = mask.copy()
         cv2.polylines(mask, [np.round(np.stack([xs, ys], 1)).astype(np.int32)], False, 255, t, cv2.LINE_AA)

@@ -7,8 +7,8 @@ lmdb      data.mdb in the DTRB layout every scene-text project reads: `num-sampl
           `image-%09d` (encoded bytes) and `label-%09d` (UTF-8) keys; our `spec-%09d` beside them
 
 A png or tfrecord shard is written under a temporary name and renamed when whole. An lmdb shard is one
-transaction, so it is in the database whole or not at all; its name is then added to `.lmdb-shards` (a kill
-between the two only makes the next run write the same values again). `num-samples` is written last.
+transaction, so it is in the database whole or not at all, with a `synthocr-shard-NAME` key that records it
+(readers of the DTRB layout ignore keys they do not know). `num-samples` is written last.
 """
 
 from __future__ import annotations
@@ -22,11 +22,11 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from synth.errors import SynthError
-from synth.files import read_text
 from synth.quiet import tensorflow
 
 FORMATS = ("png", "tfrecord", "lmdb")
-LMDB_DONE = ".lmdb-shards"
+#: an lmdb dataset's record of a finished shard: a key per shard, written with its samples
+SHARD_KEY = b"synthocr-shard-"
 
 
 class Row(NamedTuple):
@@ -75,8 +75,10 @@ def missing_shards(out: Path, fmt: str, n_shards: int) -> list[int]:
     """The shards not yet whole on disk, from one listing of their folder or the lmdb's record (a stat per
     shard took 40 s before the first sample of a million shards)."""
     if fmt == "lmdb":
-        done = out / LMDB_DONE
-        have = set(read_text(done, "shard record").split()) if done.exists() else set()
+        have = set()
+        if is_lmdb(out):
+            with _reading(out) as txn:
+                have = {bytes(k)[len(SHARD_KEY):].decode() for k, _ in txn.cursor() if bytes(k).startswith(SHARD_KEY)}
     else:
         folder = out / "images" if fmt == "png" else out
         have = set(os.listdir(folder)) if folder.is_dir() else set()
@@ -153,13 +155,10 @@ class LmdbWriter:
                         txn.put(b"image-%09d" % key, r.image)
                         txn.put(b"label-%09d" % key, r.text.encode("utf-8"))
                         txn.put(b"spec-%09d" % key, r.spec.encode("utf-8"))
+                    txn.put(SHARD_KEY + name.encode(), b"")  # in the same transaction: done iff its samples are in
                 break
             except lmdb.MapFullError:  # the transaction was aborted: grow the map and write it again
                 self.env.set_mapsize(self.env.info()["map_size"] * 2)
-        with open(self.out / LMDB_DONE, "a", encoding="utf-8") as f:
-            f.write(name + "\n")
-            f.flush()
-            os.fsync(f.fileno())
 
     def finish(self, count: int) -> None:
         with self.env.begin(write=True) as txn:
@@ -199,8 +198,9 @@ def is_lmdb(path: Path) -> bool:
     return (path / "data.mdb").is_file()
 
 
-def lmdb_records(path: Path) -> Iterator[Record]:
-    """The samples of an LMDB in the DTRB layout, ours or anyone's, in order."""
+@contextmanager
+def _reading(path: Path) -> Iterator[Any]:
+    """A read transaction on the LMDB at `path`, its errors as one SynthError, the database closed after."""
     import lmdb
 
     try:
@@ -209,32 +209,31 @@ def lmdb_records(path: Path) -> Iterator[Record]:
         raise _lmdb_error(path, e) from None
     try:
         with env.begin() as txn:
-            n = lmdb_count(path, txn)
-            for i in range(1, n + 1):
-                image, label = txn.get(b"image-%09d" % i), txn.get(b"label-%09d" % i)
-                if image is None or label is None:
-                    raise SynthError(f"{path}: sample {i} of its {n} (num-samples) is missing; restore the LMDB, "
-                                     "or write it again")
-                spec = (txn.get(b"spec-%09d" % i) or b"").decode("utf-8", errors="replace")
-                yield Record(bytes(image), _label(path, i, label), json.loads(spec)["font"] if spec else "", spec)
+            yield txn
     except lmdb.Error as e:
         raise _lmdb_error(path, e) from None
     finally:
         env.close()
 
 
+def lmdb_records(path: Path) -> Iterator[Record]:
+    """The samples of an LMDB in the DTRB layout, ours or anyone's, in order."""
+    with _reading(path) as txn:
+        n = lmdb_count(path, txn)
+        for i in range(1, n + 1):
+            image, label = txn.get(b"image-%09d" % i), txn.get(b"label-%09d" % i)
+            if image is None or label is None:
+                raise SynthError(f"{path}: sample {i} of its {n} (num-samples) is missing; restore the LMDB, or "
+                                 "write it again")
+            spec = (txn.get(b"spec-%09d" % i) or b"").decode("utf-8", errors="replace")
+            yield Record(bytes(image), _label(path, i, label), json.loads(spec)["font"] if spec else "", spec)
+
+
 def lmdb_labels(path: Path) -> list[str]:
     """An LMDB's labels alone, in order: checked before its images are read."""
-    import lmdb
-
-    try:
-        env = lmdb.open(str(path), readonly=True, lock=False, readahead=False, meminit=False, subdir=True)
-        with env.begin() as txn:
-            n = lmdb_count(path, txn)
-            labels = [txn.get(b"label-%09d" % i) for i in range(1, n + 1)]
-        env.close()
-    except lmdb.Error as e:
-        raise _lmdb_error(path, e) from None
+    with _reading(path) as txn:
+        n = lmdb_count(path, txn)
+        labels = [txn.get(b"label-%09d" % i) for i in range(1, n + 1)]
     if None in labels:
         raise SynthError(f"{path}: label {labels.index(None) + 1} of its {n} (num-samples) is missing; restore the "
                          "LMDB, or write it again")
@@ -252,12 +251,12 @@ def lmdb_count(path: Path, txn: Any) -> int:
     raw = txn.get(b"num-samples")
     try:
         n = int(raw)
-        if n < 0:
+        if n < 1:
             raise ValueError
         return n
     except (TypeError, ValueError):
-        raise SynthError(f"{path}: the LMDB has no num-samples (an unfinished write, or not the DTRB layout); run "
-                         "the command that made it again") from None
+        raise SynthError(f"{path}: the LMDB has no num-samples of at least 1 (an unfinished write, an empty set, or "
+                         "not the DTRB layout); run the command that made it again") from None
 
 
 def tfrecord_records(path: Path, shards: list[str]) -> Iterator[Record]:

@@ -15,6 +15,7 @@ import numpy as np
 
 from synth.alphabet import PAD, Alphabet
 from synth.errors import SynthError
+from synth.formats import image_suffix
 
 cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)  # its warnings would repeat our errors
 
@@ -50,7 +51,7 @@ def load_image(source: Path | bytes) -> np.ndarray:
         img = (img[:, :, :3] * alpha + 255.0 * (1.0 - alpha)).astype(np.uint8)
     if img.ndim == 3:
         img = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
-    if head.startswith((b"\xff\xd8", b"II*\x00", b"MM\x00*")) or head[8:12] == b"WEBP":  # formats with EXIF
+    if image_suffix(head) in (".jpg", ".tif", ".webp"):  # the formats that carry an EXIF orientation
         k, flip = EXIF_TURNS.get(_exif_orientation(source), (0, False))
         img = np.ascontiguousarray(np.rot90(np.fliplr(img) if flip else img, k))
     return img

@@ -158,8 +158,8 @@ class Renderer:
         word_spacing = layout["word_spacing"]
         jittered = any(e.stage == "glyphs" and spec.effects.get(e.name) is not None for e in self.effects)
 
-        def adjust(atlas: GlyphAtlas) -> Callable[[list[Placed]], list[Placed]] | None:
-            return (lambda placed: self._effects(placed, "glyphs", spec, px=atlas.px)) if jittered else None
+        def adjust(atlas: GlyphAtlas, line: int = 0) -> Callable[[list[Placed]], list[Placed]] | None:
+            return (lambda placed: self._effects(placed, "glyphs", spec, px=atlas.px, line=line)) if jittered else None
 
         tight = layout["tight"] and "lines" not in layout  # a block of lines is not cropped to its ink
         if "lines" in layout:
@@ -167,8 +167,9 @@ class Renderer:
             parts = text.split(self.breaks)
             starts = list(accumulate([len(p) + 1 for p in parts[:-1]], initial=0))
             lines = [draw_line(atlas, p, spec.spacing, word_spacing, atlas.shaper.shape(p, self.alphabet.rtl),
-                               adjust(atlas)) for p in parts]
-            masks = [self._effects(ln.mask, "line", spec, baseline=ln.baseline, px=atlas.px) for ln in lines]
+                               adjust(atlas, i)) for i, p in enumerate(parts)]
+            masks = [self._effects(ln.mask, "line", spec, baseline=ln.baseline, px=atlas.px, line=i)
+                     for i, ln in enumerate(lines)]
             lay = layout["lines"]
             block = stack(lines, masks, starts, lay["spacing"] * (atlas.ascent + atlas.descent), ALIGNS[lay["align"]],
                           atlas.ascent, atlas.descent)
@@ -176,7 +177,7 @@ class Renderer:
             atlas = self.atlases.get(info.path, letter_box.px(spec.size * TIGHT_SIZE), letter_box)
             line = draw_line(atlas, text, spec.spacing * TIGHT_SIZE, word_spacing * TIGHT_SIZE, shaped,
                              adjust(atlas))
-            drawn = self._effects(line.mask, "line", spec, baseline=line.baseline, px=atlas.px)
+            drawn = self._effects(line.mask, "line", spec, baseline=line.baseline, px=atlas.px, line=0)
             rows = np.flatnonzero(drawn.max(axis=1))
             top = int(rows[0]) if rows.size else 0
             mask = drawn[top : rows[-1] + 1] if rows.size else drawn
@@ -184,7 +185,7 @@ class Renderer:
         else:
             atlas = self.atlases.get(info.path, letter_box.px(spec.size), letter_box)
             line = draw_line(atlas, text, spec.spacing, word_spacing, shaped, adjust(atlas))
-            block = Block(self._effects(line.mask, "line", spec, baseline=line.baseline, px=atlas.px),
+            block = Block(self._effects(line.mask, "line", spec, baseline=line.baseline, px=atlas.px, line=0),
                           (line.baseline - atlas.ascent, line.baseline + atlas.descent), line.glyphs)
         mask, box, glyphs = self._effects(block, "block", spec, px=atlas.px)
         placed, warp = self.geometry.apply(mask, spec.geometry, box, tight, layout.get("stretch", 1.0))

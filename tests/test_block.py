@@ -13,7 +13,8 @@ from synth.errors import SynthError
 
 def two_lines(**text) -> SynthConfig:
     cfg = SynthConfig(alphabet="ABCDEFGH0123456789|", fonts=FontConfig(include=["LiberationSans-Regular"]),
-                      text=TextConfig(sources={"random": 1.0}, min_len=2, max_len=5, lines=(2, 3), **text))
+                      text=TextConfig(sources={"random": 1.0}, min_len=2, max_len=5, lines=(2, 3), line_break="|",
+                                      **text))
     cfg.render.height, cfg.render.width = 64, 128
     return cfg
 
@@ -54,7 +55,7 @@ def test_a_corpus_line_with_breaks_is_set_as_those_lines(tmp_path):
 def test_line_settings_are_checked():
     cfg = two_lines()
     cfg.alphabet = "ABC012"  # no break character
-    with pytest.raises(SynthError, match="text.line_break '|': give one visible character of the alphabet"):
+    with pytest.raises(SynthError, match=r"text.line_break '\|': give one visible character of the alphabet"):
         Renderer(cfg)
     cfg = two_lines()
     cfg.render.align = ["middle"]
@@ -75,7 +76,7 @@ def test_a_two_line_model_learns_a_tiny_task(tmp_path, tiny_config):
     cfg = tiny_config(model="twoline", steps=400, eval_every=400, checkpoint_every=400, learning_rate=3e-3)
     data = cfg.data
     data.alphabet += "|"
-    data.text.min_len, data.text.max_len, data.text.lines = 2, 2, (2, 2)
+    data.text.min_len, data.text.max_len, data.text.lines, data.text.line_break = 2, 2, (2, 2), "|"
     data.render.height, data.render.width = 64, 64
     result = fit(cfg, tmp_path / "m", progress=False)
     rec = load(tmp_path / "m")

@@ -30,11 +30,15 @@ def small() -> SynthConfig:
 
 
 def lmdb_items(path: Path) -> dict[bytes, bytes]:
-    env = lmdb.open(str(path), readonly=True, lock=False)
+    env = lmdb.open(str(path), readonly=True)
     with env.begin() as txn:
         items = {bytes(k): bytes(v) for k, v in txn.cursor()}
     env.close()
     return items
+
+
+def shards_done(path: Path) -> int:
+    return sum(k.startswith(b"synthocr-shard-") for k in lmdb_items(path))
 
 
 def samples(path: Path) -> list[tuple[bytes, str, str]]:
@@ -54,7 +58,8 @@ def test_lmdb_holds_the_dtrb_layout(made):
     items = lmdb_items(made["lmdb"])
     assert items[b"num-samples"] == b"25"
     keys = {b"num-samples"} | {b"%s-%09d" % (kind, i) for kind in (b"image", b"label", b"spec") for i in range(1, 26)}
-    assert set(items) == keys  # 1-based: DTRB reads image-000000001 first
+    shards = {b"synthocr-shard-%05d" % k for k in range(3)}  # each shard's record, written with its samples
+    assert set(items) == keys | shards  # 1-based: DTRB reads image-000000001 first
     assert items[b"image-000000001"].startswith(b"\x89PNG")
     first = json.loads(items[b"spec-000000001"])
     assert first["index"] == 0 and items[b"label-000000001"].decode("utf-8") == first["text"]
@@ -121,7 +126,7 @@ def test_a_killed_lmdb_render_resumes_to_the_same_contents(tmp_path):
     proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, start_new_session=True, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 120
-        while not (out / ".lmdb-shards").exists() or not (out / ".lmdb-shards").read_text().strip():
+        while not (out / "data.mdb").exists() or not shards_done(out):
             assert proc.poll() is None, proc.stderr.read().decode()
             assert time.monotonic() < deadline, "no shard was committed"
             time.sleep(0.005)
@@ -129,7 +134,7 @@ def test_a_killed_lmdb_render_resumes_to_the_same_contents(tmp_path):
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
     assert not (out / "manifest.json").exists(), "the run finished before it was killed: raise the count"
-    done = len((out / ".lmdb-shards").read_text().split())
+    done = shards_done(out)
     assert 1 <= done < count // 20
     assert b"num-samples" not in lmdb_items(out)  # a DTRB reader does not take an unfinished database
     assert subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, timeout=600).returncode == 0
@@ -162,3 +167,43 @@ def test_bad_lmdbs_and_conversions(tmp_path, made, capsys):
         convert(made["png"], made["png"], "lmdb", progress=False)
     assert synth_main(["convert", str(tmp_path / "nowhere"), str(tmp_path / "x"), "--format", "png"]) == 2
     assert "dataset folder not found" in capsys.readouterr().err
+
+
+def test_lmdb_completeness_lives_in_the_database(tmp_path):
+    out = synth.write(small(), tmp_path / "l", 20, fmt="lmdb", shard_size=10, workers=0, progress=False)
+    before = lmdb_items(out)
+    for name in ("data.mdb", "lock.mdb"):
+        (out / name).unlink()  # the database gone, the manifest left: the same command writes it all again
+    synth.write(small(), out, 20, fmt="lmdb", shard_size=10, workers=0, progress=False)
+    assert lmdb_items(out) == before
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    for p in out.iterdir():  # a copy of what `cp DIR/* new/` takes (no dotfiles) reads whole
+        if not p.name.startswith("."):
+            (copy / p.name).write_bytes(p.read_bytes())
+    assert len(list(iter_samples(copy))) == 20
+
+
+def test_convert_checks_every_sample_before_it_writes(made, tmp_path):
+    src = tmp_path / "bad"
+    items = {b"num-samples": b"30"}
+    png = lmdb_items(made["lmdb"])[b"image-000000001"]
+    for i in range(1, 31):
+        items[b"image-%09d" % i] = png if i != 25 else b"not an image"  # in the third shard of ten
+        items[b"label-%09d" % i] = b"AB"
+    dtrb_raw(src, items)
+    with pytest.raises(SynthError, match="sample 25's image is no PNG"):
+        convert(src, tmp_path / "dst", "lmdb", shard_size=10, progress=False)
+    assert not (tmp_path / "dst").exists()
+    dtrb_raw(tmp_path / "empty", {b"num-samples": b"0"})
+    with pytest.raises(SynthError, match="no num-samples of at least 1"):
+        convert(tmp_path / "empty", tmp_path / "dst2", "png", progress=False)
+
+
+def dtrb_raw(path: Path, items: dict[bytes, bytes]) -> Path:
+    env = lmdb.open(str(path), map_size=1 << 26)
+    with env.begin(write=True) as txn:
+        for k, v in items.items():
+            txn.put(k, v)
+    env.close()
+    return path

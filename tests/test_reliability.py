@@ -517,3 +517,21 @@ def test_warnings_are_one_line(tmp_path, capsys):
 
     assert main() == 0
     assert capsys.readouterr().err == "warning: 16 output steps are below the 2L+1 rule\n"
+
+
+def test_review_findings_stay_fixed(tiny_model, tmp_path, capsys):
+    from train.cli import main as train_main
+    from train.models import build_model
+    from train.runtime import Recognizer
+
+    with pytest.raises(SynthError, match="model 'twoline' reads images of one fixed width"):
+        build_model("twoline", 11, 64, None)  # its rows follow each other: a padded row would be read
+    assert "line breaks" in fails(["config", "--alphabet", "ab\u2028c"], capsys)
+    export = tmp_path / "e"
+    export.mkdir()
+    (export / "synthocr.json").write_text('{"format": "onnx"}', encoding="utf-8")
+    with pytest.raises(SynthError, match="lacks file, alphabet, height, width, output_steps; export the model"):
+        Recognizer.from_export(export)
+    assert "holds no model.keras" in fails(["robustness", "--model", str(tmp_path / "none"), "--out",
+                                            str(tmp_path / "report")], capsys, train_main)
+    assert not (tmp_path / "report").exists()

@@ -141,8 +141,8 @@ def cmd_robustness(a: argparse.Namespace) -> int:
     out = Path(a.out)
     if out.exists() and not out.is_dir():
         raise SynthError(f"--out {out} is a file; give a folder for the report")
-    out.mkdir(parents=True, exist_ok=True)  # before the work: a place that cannot be written fails now
     rec = load(a.model)
+    out.mkdir(parents=True, exist_ok=True)  # before the work: a place that cannot be written fails now
     seed = robustness.SEED if a.seed is None else a.seed
     count = robustness.COUNT if a.count is None else a.count
     report = robustness.run(rec, a.fonts, count=count, seed=seed, sweep_count=a.sweep_count,

@@ -199,6 +199,9 @@ def build_model(name: str, alphabet_size: int, height: int, width: int | None) -
     spec = model_spec(name)
     if height < spec.min_height:
         raise SynthError(f"model {name!r} needs images at least {spec.min_height} px high, got {height}")
+    if spec.only_height is not None and width is None:  # rows read one after another: a padded row would be read
+        raise SynthError(f"model {name!r} reads images of one fixed width (its rows follow each other in the output, "
+                         "so a narrower, padded image's would not): pass --width N")
     if spec.only_height not in (None, height):
         raise SynthError(f"model {name!r} reads images {spec.only_height} px high, got {height}: pass --height "
                          f"{spec.only_height}")

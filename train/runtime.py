@@ -125,6 +125,10 @@ class Exported(Recognizer):
             raise SynthError(f"{path} holds no {EXPORT_FILE}: make an export with `train export --model MODEL_DIR "
                              f"--format onnx --out {path}`")
         info = read_json(path / EXPORT_FILE, "export record", "export the model again")
+        lacking = [k for k in ("format", "file", "alphabet", "height", "width", "output_steps")
+                   if not isinstance(info, dict) or k not in info]
+        if lacking:
+            raise SynthError(f"{path / EXPORT_FILE} lacks {', '.join(lacking)}; export the model again")
         super().__init__(Alphabet(info["alphabet"]), info["height"], info["width"], info)
         self.rule = info["output_steps"]
         self.format = info["format"]
