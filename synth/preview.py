@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 import cv2
@@ -11,17 +12,37 @@ from PIL import Image, ImageDraw, ImageFont
 from synth.bundled import FONTS_DIR
 from synth.config import SynthConfig
 from synth.errors import SynthError
+from synth.fonts import SCRIPTS_DIR
 from synth.renderer import Renderer
 from synth.rng import check_seed
 
 CAPTION_FONT = FONTS_DIR / "dejavu" / "DejaVuSansMono-Bold.ttf"
 
 
-def caption_font(px: int = 11) -> ImageFont.ImageFont:
+def caption_font(px: int = 11, text: str = "") -> ImageFont.ImageFont:
+    """The captions' font, or for a caption it cannot draw (Hangul, Arabic...) a bundled script font that can."""
+    for path in _caption_fonts():
+        if set(text) - {" "} <= _cmap(path):
+            try:
+                return ImageFont.truetype(str(path), px)
+            except OSError:
+                break
+    return ImageFont.load_default()
+
+
+@cache
+def _caption_fonts() -> tuple[Path, ...]:
+    return (CAPTION_FONT, *sorted(SCRIPTS_DIR.rglob("*.[ot]tf")))
+
+
+@cache
+def _cmap(path: Path) -> frozenset[str]:
+    from fontTools.ttLib import TTFont
+
     try:
-        return ImageFont.truetype(str(CAPTION_FONT), px)
-    except OSError:
-        return ImageFont.load_default()
+        return frozenset(map(chr, TTFont(str(path), lazy=True).getBestCmap() or {}))
+    except Exception:  # an unreadable font draws no caption
+        return frozenset()
 
 
 def grid(tiles: list[tuple[np.ndarray, list[str]]], columns: int = 4, scale: int = 2) -> Image.Image:
@@ -41,7 +62,9 @@ def grid(tiles: list[tuple[np.ndarray, list[str]]], columns: int = 4, scale: int
         sheet.paste(pic.convert("RGB"), (x, y))
         ty = y + pic.height + 2
         for j, line in enumerate(caption):
-            draw.text((x, ty + j * line_h), line[: tile_w // 7], fill=(160, 0, 0) if j else (0, 0, 0), font=font)
+            shown = line[: tile_w // 7]
+            draw.text((x, ty + j * line_h), shown, fill=(160, 0, 0) if j else (0, 0, 0),
+                      font=font if set(shown) <= _cmap(CAPTION_FONT) | {" "} else caption_font(text=shown))
     return sheet
 
 
