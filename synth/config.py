@@ -29,7 +29,7 @@ MAX_LINES = 8
 #: how lines of a block line up (render.align), as the share of the spare width left of each line
 ALIGNS = {"left": 0.0, "center": 0.5, "right": 1.0}
 #: the starting configs `SynthConfig.preset` knows
-PRESETS = ("words", "lines", "scene", "captcha", "plate")
+PRESETS = ("words", "lines", "scene", "captcha", "plate", "hand")
 #: the characters of the keras.io captcha example's data
 CAPTCHA_CHARS = "2345678bcdefgmnpwxy"
 #: the canvas must give each character of the longest text at least height / this many pixels
@@ -582,7 +582,9 @@ class SynthConfig(JsonConfig):
         'plate': licence plates, 64 px high: US, EU, Brazilian and Korean numbering patterns on one line and two
         (the two-line ones for `--model twoline`), DIN-like and condensed plate faces (and NanumSquare for
         Hangul), a border about the text, embossing shadows, dirt, uneven light and the perspective of a camera
-        at a car."""
+        at a car.
+        'hand': a starting point for handwriting: words in handwritten and informal faces (the bundled ones and
+        fonts/scripts/hands/), each letter a little turned, scaled and raised, slanted lines, uneven strokes."""
         cfg = cls()
         if name == "words":
             return cfg
@@ -592,6 +594,8 @@ class SynthConfig(JsonConfig):
             return _captcha(cfg)
         if name == "plate":
             return _plate(cfg)
+        if name == "hand":
+            return _hand(cfg)
         if name != "lines":
             raise SynthError(f"unknown preset {name!r}; use {', '.join(PRESETS)}")
         cfg.alphabet = DEFAULT_CHARS + "`"
@@ -675,6 +679,25 @@ def _plate(cfg: SynthConfig) -> SynthConfig:
     e.speckle.p, e.gaussian_noise.p, e.salt_pepper.p = 0.4, 0.5, 0.1
     e.blur.p, e.motion_blur.p, e.low_res.p, e.jpeg.p = 0.5, 0.2, 0.3, 0.4
     e.curly_quotes.p = 0.0
+    return cfg
+
+
+#: the handwritten and informal faces the hand preset draws with: bundled ones, and fonts/scripts/hands/
+HAND_FONTS = ["Breip", "ComicNeue-Regular", "DancingScript-Regular", "KaushanScript-Regular",
+              "BecauseWeBuild-Regular", "BecauseWeConnect-Regular", "BecauseWeCreate-Regular",
+              "BecauseWeLearn-Regular", "BecauseWeMentor-Regular", "BecauseWeOrganize-Regular"]
+
+
+def _hand(cfg: SynthConfig) -> SynthConfig:
+    """The hand preset's changes to the defaults (see `SynthConfig.preset`)."""
+    cfg.text.sources = {"words": 0.85, "random": 0.15}
+    cfg.fonts.scripts, cfg.fonts.include = ["hands"], list(HAND_FONTS)
+    e = cfg.effects
+    e.jitter.p, e.jitter.angle, e.jitter.scale, e.jitter.rise = 0.8, 6.0, (0.9, 1.1), 0.05
+    e.rotate.p, e.rotate.degrees = 0.5, 3.0
+    e.shear.p, e.shear.factor = 0.6, 0.3  # the writer's slant, either way
+    e.stroke_weight.p, e.stroke_weight.shift = 0.4, (-0.4, 0.6)
+    e.binarize.p = 0.15
     return cfg
 
 

@@ -28,7 +28,7 @@ def add_config_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--preset", choices=PRESETS,
                    help="start from a preset: words (the default), lines (printed text lines, variable width), "
                    "captcha (200x50, 5 jittered characters and a line through them), plate (licence plates, one "
-                   "and two lines) or "
+                   "and two lines), hand (handwritten faces, letters set unevenly) or "
                    "scene (word crops from photos and screens)")
     g.add_argument("--alphabet", help="characters the text and labels may use (default: digits, letters, "
                    "space, punctuation); @FILE reads them from a file; a script's name (arabic, hebrew, devanagari, "

@@ -44,7 +44,7 @@ SIZE_CORRECTION = (0.75, 1.35)
 #: the quotes typesetting prints for ASCII `` '' ` ': checked in every font, whatever the alphabet
 CURLY_QUOTES = "\u2018\u2019\u201c\u201d"
 #: bumped when the render check changes, so stale cache entries are recomputed
-CHECK_VERSION = 2
+CHECK_VERSION = 4
 
 
 @dataclass(frozen=True)
@@ -84,9 +84,27 @@ def _glyph_bitmap(font: ImageFont.FreeTypeFont, ch: str) -> np.ndarray:
     return np.asarray(mask, dtype=np.uint8).reshape(mask.size[1], mask.size[0])
 
 
+#: lowercase letters without ascenders or descenders, and capitals without overshoot: their heights tell a
+#: face whose lowercase is capitals (handwriting in block letters, sign faces) from one with a true lowercase
+X_HEIGHT_LETTERS, FLAT_CAPITALS = "acemnorsuvwxz", "EFHIKLMNTXZ"
+
+
+def unicase(font: ImageFont.FreeTypeFont, cmap: set[int]) -> bool:
+    """Whether the face's lowercase letters stand as tall as its capitals (a true lowercase is 0.5 to 0.75 of
+    the capitals' height)."""
+    def heights(chars: str) -> list[int]:
+        return [b[3] - b[1] for c in chars if ord(c) in cmap for b in [font.getbbox(c)] if b[3] > b[1]]
+
+    low, caps = heights(X_HEIGHT_LETTERS), heights(FLAT_CAPITALS)
+    return len(low) >= 5 and len(caps) >= 5 and float(np.median(low)) > 0.85 * float(np.median(caps))
+
+
 def render_check(font: ImageFont.FreeTypeFont, chars: str, cmap: set[int]) -> str:
-    """The characters of `chars` the font maps in its cmap and really draws (not blank, not .notdef)."""
+    """The characters of `chars` the font maps in its cmap and really draws (not blank, not .notdef, and a
+    lowercase letter not as its capital: a face of capitals draws `a` as `A`, which under a label `a` would
+    teach a model that the two look alike)."""
     notdef = _glyph_bitmap(font, "\U0010fffd")  # a private-use code point no Latin font maps: draws .notdef
+    capitals_only = unicase(font, cmap)
     ok = []
     for ch in chars:
         if ord(ch) not in cmap:
@@ -102,6 +120,12 @@ def render_check(font: ImageFont.FreeTypeFont, chars: str, cmap: set[int]) -> st
             continue  # maps to an empty glyph
         if bmp.shape == notdef.shape and np.array_equal(bmp, notdef):
             continue  # draws the tofu box
+        capital = ch.upper()
+        if ch.islower() and capital != ch and len(capital) == 1:
+            if capitals_only:
+                continue  # a capital's shape at a capital's height
+            if ord(capital) in cmap and np.array_equal(_glyph_bitmap(font, capital), bmp):
+                continue  # the capital's own glyph (a face of capitals only maps both cases to it)
         ok.append(ch)
     return "".join(ok)
 

@@ -3,6 +3,7 @@ import hashlib
 import json
 import os
 import re
+import string
 
 import numpy as np
 import pytest
@@ -268,3 +269,25 @@ def test_fonts_whose_letters_are_other_symbols_are_left_out(tmp_path, capsys):
     (tmp_path / "fonts" / SANS.name).unlink()
     with pytest.raises(SynthError, match="every font was left out"):
         FontLibrary(cfg, DEFAULT_CHARS)
+
+
+def test_a_face_of_capitals_does_not_claim_the_lowercase():
+    """Bebas Neue maps a-z to its capitals' glyphs, and the handwritten BWHT faces draw block capitals at a
+    capital's height for a-z: neither may be drawn under a lowercase label. A true lowercase keeps its letters."""
+    from synth.fonts import SCRIPTS_DIR
+
+    lib = FontLibrary(FontConfig(bundled=False, scripts=["plates", "hands"]), string.ascii_letters)
+    for f in lib.fonts:
+        if f.name.startswith(("BebasNeue", "BecauseWe")):
+            assert f.lacks(string.ascii_letters) == string.ascii_lowercase, f.name
+        else:
+            assert f.lacks(string.ascii_letters) == "", f.name  # OSP-DIN has a lowercase
+    assert (SCRIPTS_DIR / "hands" / "LICENSE").is_file() and (SCRIPTS_DIR / "plates" / "LICENSE").is_file()
+
+
+def test_the_hand_preset_draws_with_hands():
+    from synth.config import HAND_FONTS
+
+    r = Renderer(SynthConfig.preset("hand"))
+    fonts = {r.sample_spec(0, i).font for i in range(60)}
+    assert fonts <= set(HAND_FONTS) and len(fonts) >= 4
