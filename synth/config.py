@@ -448,6 +448,8 @@ class EffectsConfig:
     curve: CurveConfig = field(default_factory=CurveConfig)
     # the plate preset's
     plate: PlateConfig = field(default_factory=PlateConfig)
+    #: beyond the plate's ink: the car's body in another grey, and now and then a lamp's bright edge at a side
+    surround: Chance = field(default_factory=Chance)
 
     def sections(self) -> list[tuple[str, Any]]:
         return [(f.name, getattr(self, f.name)) for f in dataclasses.fields(self)]
@@ -670,7 +672,7 @@ def _plate(cfg: SynthConfig) -> SynthConfig:
     cfg.fonts.bundled, cfg.fonts.scripts = False, ["plates", "korean"]
     cfg.fonts.spacing, cfg.fonts.word_spacing = (0.0, 0.12), (0.0, 0.3)
     e = cfg.effects
-    e.plate.p = 0.85
+    e.plate.p, e.surround.p = 0.85, 0.5
     e.rotate.p, e.rotate.degrees = 0.5, 5.0
     e.perspective.p, e.perspective.jitter = 0.6, 0.1
     e.shear.p = 0.2

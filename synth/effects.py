@@ -457,6 +457,38 @@ class Plate(Effect):
         return Block(out, (y0 + dy, y1 + dy), moved)
 
 
+class Surround(Effect):
+    """What a plate crop shows beyond the plate: the car's bumper or body in another grey outside the box of
+    the ink (the plate's border is ink), shaded top to bottom, and now and then a lamp's bright edge at a side."""
+
+    name = "surround"
+    context = ("mask",)
+    draws = 5
+
+    def params(self, u: list[float]) -> dict:
+        return {"grey": round(255 * u[0]), "shade": 0.4 * u[1], "lamp": u[2] < 0.4, "left": u[3] < 0.5,
+                "size": between(u[4], 0.3, 0.7)}
+
+    def apply(self, img: np.ndarray, p: dict, mask: np.ndarray) -> np.ndarray:
+        cols, rows = np.flatnonzero(mask.max(axis=0)), np.flatnonzero(mask.max(axis=1))
+        if not cols.size:
+            return img
+        h, w = img.shape
+        car = np.float32(p["grey"]) * (1.0 - np.float32(p["shade"]) * np.linspace(0, 1, h, dtype=np.float32))[:, None]
+        car = np.broadcast_to(car, (h, w)).copy()
+        if p["lamp"]:  # a bright ellipse whose centre sits on the side edge, outside the plate
+            r = p["size"] * h
+            cx = 0.0 if p["left"] else float(w - 1)
+            ys, xs = np.ogrid[:h, :w]
+            lamp = np.clip(1.5 - np.sqrt(((xs - cx) / (0.6 * r)) ** 2 + ((ys - h / 2) / r) ** 2), 0, 1)
+            car = np.maximum(car, 255.0 * lamp.astype(np.float32))
+        out = img.copy()
+        inside = np.zeros((h, w), bool)
+        inside[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1] = True
+        out[~inside] = car[~inside]
+        return out
+
+
 class Colour(Effect):
     """Random ink and paper colours, seen in grey: their BT.601 luma becomes the paper's and the ink's grey
     (the paper's texture, gradient or image keeps its shape around the new level)."""
@@ -603,6 +635,7 @@ def build_effects(cfg: EffectsConfig) -> list[Effect]:
         Colour(cfg.colour),
         Shadow(cfg.shadow),
         Outline(cfg.outline),
+        Surround(cfg.surround),
         Lighting(cfg.lighting),
         Blur(cfg.blur),
         MotionBlur(cfg.motion_blur),
