@@ -18,7 +18,7 @@ from synth.alphabet import Alphabet
 from synth.block import Block, stack
 from synth.config import ALIGNS, SynthConfig
 from synth.draw import AtlasCache, GlyphAtlas, Placed, curly_quotes, draw_line
-from synth.effects import Paper, build_effects
+from synth.effects import Effect, Paper, build_effects
 from synth.errors import SynthError
 from synth.fonts import library
 from synth.geometry import Geometry
@@ -70,6 +70,10 @@ class Renderer:
         self.paper = Paper(config.effects.paper)
         self.effects = build_effects(config.effects)
         self.by_name = {e.name: e for e in self.effects}
+        #: each stage's effects in their order (a sample passes seven stages: looking up only the stage's own)
+        self.by_stage: dict[str, list[Effect]] = {}
+        for e in self.effects:
+            self.by_stage.setdefault(e.stage, []).append(e)
         self.atlases = AtlasCache()
         self.draws = Draws(STREAMS)
         lo, hi = config.fonts.size
@@ -156,7 +160,7 @@ class Renderer:
             raise SynthError(f"font {spec.font} cannot draw {spec.text!r} as it reads: {_unshapeable(shaped)}; "
                              "choose a covering font or well-formed text")
         word_spacing = layout["word_spacing"]
-        jittered = any(e.stage == "glyphs" and spec.effects.get(e.name) is not None for e in self.effects)
+        jittered = any(spec.effects.get(e.name) is not None for e in self.by_stage.get("glyphs", ()))
 
         def adjust(atlas: GlyphAtlas, line: int = 0) -> Callable[[list[Placed]], list[Placed]] | None:
             return (lambda placed: self._effects(placed, "glyphs", spec, px=atlas.px, line=line)) if jittered else None
@@ -198,11 +202,10 @@ class Renderer:
 
     def _effects(self, x: Any, stage: str, spec: Spec, **context: Any) -> Any:
         """The effects of one stage that fired for `spec`, in their order, each given the `context` it names."""
-        for e in self.effects:
-            if e.stage == stage:
-                p = spec.effects.get(e.name)
-                if p is not None:
-                    x = e.apply(x, p, *(context[k] for k in e.context))
+        for e in self.by_stage.get(stage, ()):
+            p = spec.effects.get(e.name)
+            if p is not None:
+                x = e.apply(x, p, *(context[k] for k in e.context))
         return x
 
     def render(self, seed: int, index: int, boxes: bool = False) -> tuple[np.ndarray, Spec]:
