@@ -93,10 +93,25 @@ def unicase(font: ImageFont.FreeTypeFont, cmap: set[int]) -> bool:
     """Whether the face's lowercase letters stand as tall as its capitals (a true lowercase is 0.5 to 0.75 of
     the capitals' height)."""
     def heights(chars: str) -> list[int]:
-        return [b[3] - b[1] for c in chars if ord(c) in cmap for b in [font.getbbox(c)] if b[3] > b[1]]
+        out = []
+        for c in chars:
+            try:
+                b = font.getbbox(c) if ord(c) in cmap else (0, 0, 0, 0)
+            except OSError:  # damaged glyph data: the letter does not count
+                continue
+            if b[3] > b[1]:
+                out.append(b[3] - b[1])
+        return out
 
     low, caps = heights(X_HEIGHT_LETTERS), heights(FLAT_CAPITALS)
     return len(low) >= 5 and len(caps) >= 5 and float(np.median(low)) > 0.85 * float(np.median(caps))
+
+
+def _capital_bitmap(font: ImageFont.FreeTypeFont, ch: str) -> np.ndarray:
+    try:
+        return _glyph_bitmap(font, ch)
+    except OSError:  # damaged glyph data: nothing to compare with
+        return np.zeros((0, 0), np.uint8)
 
 
 def render_check(font: ImageFont.FreeTypeFont, chars: str, cmap: set[int]) -> str:
@@ -124,7 +139,7 @@ def render_check(font: ImageFont.FreeTypeFont, chars: str, cmap: set[int]) -> st
         if ch.islower() and capital != ch and len(capital) == 1:
             if capitals_only:
                 continue  # a capital's shape at a capital's height
-            if ord(capital) in cmap and np.array_equal(_glyph_bitmap(font, capital), bmp):
+            if ord(capital) in cmap and np.array_equal(_capital_bitmap(font, capital), bmp):
                 continue  # the capital's own glyph (a face of capitals only maps both cases to it)
         ok.append(ch)
     return "".join(ok)
