@@ -41,6 +41,18 @@ def fails(argv: list[str], capsys: pytest.CaptureFixture, main: Callable[[list[s
     return lines[0]
 
 
+def lmdb_of(path: Path, items: dict[bytes, bytes]) -> Path:
+    """An LMDB at `path` holding exactly `items` (keys and values as given)."""
+    import lmdb
+
+    env = lmdb.open(str(path), map_size=1 << 26)
+    with env.begin(write=True) as txn:
+        for k, v in items.items():
+            txn.put(k, v)
+    env.close()
+    return path
+
+
 def small_config(effects: EffectsConfig | None = None) -> SynthConfig:
     """Three fonts, texts of 1-10 characters (random strings and words), default or given effects."""
     return SynthConfig(

@@ -15,6 +15,7 @@ import cv2
 import lmdb
 import numpy as np
 import pytest
+from conftest import lmdb_of
 
 import synth
 from synth.cli import main as synth_main
@@ -90,14 +91,10 @@ def test_convert_between_formats_keeps_every_sample(made, tmp_path, capsys):
 
 def dtrb_lmdb(path: Path, images: list[bytes], labels: list[str]) -> Path:
     """An LMDB as DTRB's create_lmdb_dataset.py writes it (no spec keys, JPEG or PNG bytes)."""
-    env = lmdb.open(str(path), map_size=1 << 26)
-    with env.begin(write=True) as txn:
-        for i, (img, label) in enumerate(zip(images, labels, strict=True), 1):
-            txn.put(b"image-%09d" % i, img)
-            txn.put(b"label-%09d" % i, label.encode())
-        txn.put(b"num-samples", str(len(images)).encode())
-    env.close()
-    return path
+    items = {b"num-samples": str(len(images)).encode()}
+    for i, (img, label) in enumerate(zip(images, labels, strict=True), 1):
+        items[b"image-%09d" % i], items[b"label-%09d" % i] = img, label.encode()
+    return lmdb_of(path, items)
 
 
 def test_an_lmdb_of_another_project_reads_and_converts_with_its_jpegs_intact(tmp_path):
@@ -191,19 +188,11 @@ def test_convert_checks_every_sample_before_it_writes(made, tmp_path):
     for i in range(1, 31):
         items[b"image-%09d" % i] = png if i != 25 else b"not an image"  # in the third shard of ten
         items[b"label-%09d" % i] = b"AB"
-    dtrb_raw(src, items)
+    lmdb_of(src, items)
     with pytest.raises(SynthError, match="sample 25's image is no PNG"):
         convert(src, tmp_path / "dst", "lmdb", shard_size=10, progress=False)
     assert not (tmp_path / "dst").exists()
-    dtrb_raw(tmp_path / "empty", {b"num-samples": b"0"})
+    lmdb_of(tmp_path / "empty", {b"num-samples": b"0"})
     with pytest.raises(SynthError, match="no num-samples of at least 1"):
         convert(tmp_path / "empty", tmp_path / "dst2", "png", progress=False)
 
-
-def dtrb_raw(path: Path, items: dict[bytes, bytes]) -> Path:
-    env = lmdb.open(str(path), map_size=1 << 26)
-    with env.begin(write=True) as txn:
-        for k, v in items.items():
-            txn.put(k, v)
-    env.close()
-    return path

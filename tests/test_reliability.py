@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import FONTS, THREE_FONTS, fails
+from conftest import FONTS, THREE_FONTS, fails, lmdb_of
 
 import synth
 from synth.cli import main as synth_main
@@ -425,17 +425,6 @@ def test_a_font_collection_says_it_is_read_for_its_first_face(tmp_path, capsys):
     assert "font collections are read for their first face only: Two.ttc (2 faces)" in capsys.readouterr().err
 
 
-def dtrb(path: Path, items: dict[bytes, bytes]) -> Path:
-    import lmdb
-
-    env = lmdb.open(str(path), map_size=1 << 24)
-    with env.begin(write=True) as txn:
-        for k, v in items.items():
-            txn.put(k, v)
-    env.close()
-    return path
-
-
 def test_convert_checks_what_it_copies(tmp_path, capsys):
     import cv2
     import numpy as np
@@ -448,7 +437,7 @@ def test_convert_checks_what_it_copies(tmp_path, capsys):
         ({b"num-samples": b"1", b"image-000000001": b"notanimage", b"label-000000001": b"a"}, "image is no PNG"),
     ]
     for k, (items, expect) in enumerate(cases):
-        src = dtrb(tmp_path / f"src{k}", items)
+        src = lmdb_of(tmp_path / f"src{k}", items)
         assert expect in fails(["convert", str(src), str(tmp_path / f"dst{k}"), "--format", "png", "--quiet"], capsys)
         assert not (tmp_path / f"dst{k}").exists()
 
