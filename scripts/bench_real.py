@@ -2,11 +2,15 @@
 
     python scripts/bench_real.py --work DIR [--preset scene] [--minutes 60] [--set effects.shadow.p=0 ...]
     python scripts/bench_real.py --model DIR            # score a trained model dir only
+    python scripts/bench_real.py --sheet OUT.png [--preset scene]   # the preset's samples beside IIIT5K crops
 
 Trains `train fit --preset PRESET --max-minutes M` into DIR/model (resumed if it is there), then reads the
 IIIT5K test words (`../shared/realdata/iiit5k-test-3000`) and reports case-insensitive alphanumeric word
 accuracy, the figure the issue's targets use, with Tesseract's on the same images in the same run. An A/B of
-an effect family is two runs with the same budget, one with `--set effects.NAME.p=0`.
+an effect family is two runs with the same budget, one with `--set effects.NAME.p=0`; runs of one A/B go side
+by side (started together, sharing the cores), as the machine's speed moves between runs.
+`--sheet` draws 48 samples of the preset beside 48 IIIT5K crops as the model sees them (grey, 32 px high,
+padded to 128): a sheet of the real set stays outside the repository.
 """
 
 from __future__ import annotations
@@ -33,7 +37,10 @@ def main() -> int:
     ap.add_argument("--iiit5k", type=Path, default=REAL / "iiit5k-test-3000")
     ap.add_argument("--limit", type=int, help="score only the first N images")
     ap.add_argument("--no-tesseract", action="store_true")
+    ap.add_argument("--sheet", type=Path, help="write the preset's samples beside IIIT5K crops to this PNG, and stop")
     a = ap.parse_args()
+    if a.sheet:
+        return sheet(a.preset, a.iiit5k, a.sheet)
     if (a.work is None) == (a.model is None):
         ap.error("give --work (train, then score) or --model (score only)")
     model = a.model or a.work / "model"
@@ -71,6 +78,31 @@ def main() -> int:
     out = (a.work or model) / "real.json"
     out.write_text(json.dumps(row, indent=1))
     print(f"written {out}")
+    return 0
+
+
+def sheet(preset: str, real: Path, out: Path, count: int = 48) -> int:
+    """The preset's first samples (seed 0) beside every n-th real crop, each at the model's input."""
+    from PIL import Image
+
+    from synth.config import SynthConfig
+    from synth.dataset import iter_samples
+    from synth.image import to_model_input
+    from synth.preview import grid
+    from synth.renderer import Renderer
+
+    cfg = SynthConfig.preset(preset)
+    renderer = Renderer(cfg)
+    ours = [(img, [spec.text]) for img, spec in (renderer.render(0, i) for i in range(count))]
+    crops = list(iter_samples(real))
+    step = max(1, len(crops) // count)
+    theirs = [(to_model_input(img, cfg.render.height, cfg.render.width), [text]) for img, text, _ in crops[::step]]
+    left, right = grid(ours), grid(theirs[:count])
+    both = Image.new("RGB", (left.width + right.width + 24, max(left.height, right.height)), "white")
+    both.paste(left, (0, 0))
+    both.paste(right, (left.width + 24, 0))
+    both.save(out)
+    print(f"wrote {out}: --preset {preset} (left) beside {real.name} (right)")
     return 0
 
 

@@ -575,8 +575,9 @@ class SynthConfig(JsonConfig):
         line recognizers (scanned pages): prose of 1 to 90 characters (pages have titles, page numbers and a
         paragraph's last words on lines of their own), variable width, the small rotations of a scanner, half
         of them binarized, half cropped tight to the ink; the alphabet gains the backquote of typeset ``quotes''.
-        'scene': word crops from photos and screens (signs, covers, shop fronts, web images): coloured ink and
-        paper seen in grey, light text on dark, textured backgrounds, shadows and outlines, uneven light,
+        'scene': word crops from photos and screens (signs, covers, shop fronts, web images): half of them
+        cropped to the ink (the letters fill the height), words set in capitals most, numbers and prices among
+        them, coloured ink and paper seen in grey, light text on dark, textured backgrounds, shadows and outlines, uneven light,
         condensed and extended letters, motion blur and low resolution, stronger rotation and perspective.
         'captcha': the look of the captchas the keras.io captcha reader learns: 200x50 grey images of 5
         characters of its charset, each letter turned, scaled and raised on its own, set so that they touch,
@@ -611,10 +612,21 @@ class SynthConfig(JsonConfig):
         return cfg
 
 
+#: the numbers of signs, shop fronts and labels (TextConfig.patterns of the scene preset): counts, prices,
+#: years, times, phone numbers, house and platform numbers
+SCENE_NUMBERS = ["D", "DD", "DDD", "DDDD", "DDDDD", "D,DDD", "DD.DD", "$DD", "$D.DD", "DD%", "DDD-DDDD", "DD:DD",
+                 "No.DD", "LDD", "DDL"]
+
+
 def _scene(cfg: SynthConfig) -> SynthConfig:
     """The scene preset's changes to the defaults (see `SynthConfig.preset`)."""
-    cfg.text.sources = {"words": 0.85, "random": 0.15}
+    t = cfg.text
+    t.sources, t.patterns = {"words": 0.78, "random": 0.14, "pattern": 0.08}, list(SCENE_NUMBERS)
+    t.case = {"upper": 0.45, "title": 0.25, "lower": 0.25, "keep": 0.05}  # signs are set in capitals most
+    cfg.fonts.scripts = ["display"]  # signage, bold, condensed and display faces beside the bundled ones
+    cfg.render.margin = 0.12  # real crops leave about a tenth of their height beside the text
     e = cfg.effects
+    e.tight.p = 0.5  # a word crop hugs its ink: the letters fill the height
     e.rotate.p, e.rotate.degrees = 0.6, 5.0
     e.perspective.p, e.perspective.jitter = 0.35, 0.08
     e.paper.p, e.paper.kinds = 0.8, {"flat": 0.3, "gradient": 0.3, "texture": 0.4, "image": 0.0}

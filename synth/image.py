@@ -1,7 +1,7 @@
 """The image contract between data and model: loading, resizing and padding to the model's input, batching.
 
 Inference imports this without the renderer or its worker pool. A batch is a dict of `KEYS`: uint8 images
-(B, H, W) right-padded with their edge, true widths, labels padded with PAD (the CTC blank), lengths, texts
+(B, H, W) right-padded with their background, true widths, labels padded with PAD (the CTC blank), lengths, texts
 and fonts; the model takes the images as float32 in [0, 1], (B, H, W, 1) (`to_float`).
 """
 
@@ -83,7 +83,7 @@ def _exif_orientation(source: Path | bytes) -> int:
 
 def to_model_input(img: np.ndarray, height: int, width: int | None) -> np.ndarray:
     """Any image (grey or colour, any size) -> uint8 (height, W): resized to the height keeping the aspect,
-    then right-padded with its edge colour (or squeezed when wider) to a fixed width."""
+    then right-padded with its background (or squeezed when wider) to a fixed width."""
     if img.ndim == 3:
         img = cv2.cvtColor(img, cv2.COLOR_RGBA2GRAY if img.shape[2] == 4 else cv2.COLOR_RGB2GRAY)
     h, w = img.shape
@@ -93,13 +93,20 @@ def to_model_input(img: np.ndarray, height: int, width: int | None) -> np.ndarra
     interp = cv2.INTER_AREA if h > height else cv2.INTER_LINEAR
     img = cv2.resize(img, (new_w, height), interpolation=interp)
     if width is not None and new_w < width:
-        img = np.pad(img, ((0, 0), (0, width - new_w)), mode="edge")
+        img = np.pad(img, ((0, 0), (0, width - new_w)), constant_values=background(img))
     return img
 
 
+def background(img: np.ndarray) -> int:
+    """The grey of a crop's background: the median of its border pixels. Padding with it extends the paper;
+    repeating the last column instead drew streaks wherever ink touched the right edge, as in tight real crops,
+    and no rendered sample shows those (it cost a scene model 4 points of IIIT5K)."""
+    return int(np.median(np.concatenate((img[0], img[-1], img[1:-1, 0], img[1:-1, -1]))))
+
+
 def pad_images(images: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Stack grey images of one height: (B, H, Wmax) uint8, each right-padded with its own edge column, and
-    the true widths. Edge padding looks like more paper, where a constant would draw a bar beside the text."""
+    """Stack grey images of one height: (B, H, Wmax) uint8, each right-padded with its own background (one grey
+    for all would draw a bar beside the text), and the true widths."""
     widths = np.array([im.shape[1] for im in images], np.int32)
     wmax = int(widths.max())
     if widths.min() == wmax:  # a fixed width: one copy
@@ -109,13 +116,13 @@ def pad_images(images: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         w = im.shape[1]
         batch[i, :, :w] = im
         if w < wmax:
-            batch[i, :, w:] = im[:, -1:]
+            batch[i, :, w:] = background(im)
     return batch, widths
 
 
 def collate(images: list[np.ndarray], texts: list[str], fonts: list[str], alphabet: Alphabet, max_len: int,
             encode: str = "strict") -> dict[str, Any]:
-    """Stack samples into one batch: images right-padded with their edge to the widest, labels padded with PAD.
+    """Stack samples into one batch: images right-padded with their background to the widest, labels padded with PAD.
 
     `encode="keep"` puts only the encodable characters into `label` (for scoring real text that has
     characters the model cannot produce); "strict" raises on them.

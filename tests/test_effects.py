@@ -188,3 +188,35 @@ def test_plate_preset_numbers_plates_as_the_patterns_say():
         korean = any("\uac00" <= ch <= "\ud7a3" for ch in spec.text)
         assert spec.font == "NanumSquareR" or not korean
     assert lines == {1, 2}
+
+
+def test_scene_preset_crops_to_the_ink_sets_capitals_and_numbers():
+    """What the scene preset earned on real crops (docs/benchmarks.md): half the samples cropped to their ink so
+    that the letters fill the height, capitals most, number patterns, and the display faces."""
+    import re
+
+    from synth.config import SCENE_NUMBERS
+    from synth.fonts import SCRIPTS_DIR
+
+    classes = {"L": "[A-Z]", "D": "[0-9]"}
+    numbers = [re.compile("".join(classes.get(c, re.escape(c)) for c in p) + "$") for p in SCENE_NUMBERS]
+    display = {f.stem for f in (SCRIPTS_DIR / "display").iterdir() if f.suffix in (".ttf", ".otf")}
+    r = Renderer(SynthConfig.preset("scene"))
+    fill = {True: [], False: []}
+    words = upper = fonts_used = 0
+    for i in range(300):
+        img, spec = r.render(4, i, boxes=True)
+        assert img.shape == (32, 128)
+        inked = [b for b in spec.boxes if b is not None]
+        top, bottom = min(b[1] for b in inked), max(b[3] for b in inked)
+        fill[spec.layout["tight"]].append((bottom - top) / img.shape[0])
+        if spec.source == "pattern":
+            assert any(n.match(spec.text) for n in numbers), spec.text
+        if spec.source == "words":
+            words += 1
+            upper += spec.text.isupper()
+        fonts_used += spec.font in display
+    assert 0.4 < len(fill[True]) / 300 < 0.6
+    assert np.median(fill[True]) > 0.75 > np.median(fill[False])  # cropped to the ink: the text fills the height
+    assert upper / words > 0.35
+    assert fonts_used > 60  # 28 of 67 faces

@@ -9,7 +9,7 @@ from PIL import ImageFont
 
 from synth import EffectsConfig, Renderer, Spec, SynthError
 from synth.draw import draw_line
-from synth.image import to_model_input
+from synth.image import pad_images, to_model_input
 
 
 def corr(x: np.ndarray, y: np.ndarray) -> float:
@@ -481,7 +481,17 @@ def test_to_model_input():
     assert abs(int(out[0, 0]) - 76) <= 1  # luma of pure red: 0.299 * 255
     assert to_model_input(np.zeros((10, 200), np.uint8), 32, 128).shape == (32, 128)  # squeezed
     padded = to_model_input(np.full((32, 40), 7, np.uint8), 32, 128)
-    assert padded.shape == (32, 128) and (padded == 7).all()  # right-padded with the edge
+    assert padded.shape == (32, 128) and (padded == 7).all()  # right-padded with the background
+
+
+def test_padding_extends_the_background_not_ink_at_the_edge():
+    """A tight crop whose last letter touches the right edge: the padding is paper, not a streak of that ink."""
+    crop = np.full((32, 60), 220, np.uint8)
+    crop[4:28, 50:] = 15  # a stem cut by the crop's right edge
+    padded = to_model_input(crop, 32, 128)
+    assert (padded[:, 60:] == 220).all()
+    batch, widths = pad_images([crop, np.full((32, 90), 30, np.uint8)])
+    assert list(widths) == [60, 90] and (batch[0, :, 60:] == 220).all() and (batch[1] == 30).all()
 
 
 def test_curly_quotes_are_drawn_in_place_of_ascii_ones(make_config, with_effect):

@@ -59,8 +59,8 @@ def export(model_dir: str | Path, fmt: str, out: str | Path | None = None, quant
         "output_steps": steps_rule(rec.model.name),
         "input": {"name": "image", "shape": ["batch", rec.height, "width", 1], "dtype": "float32",
                   "preprocessing": "grey, resized to the height keeping the aspect (squeezed to a fixed width "
-                  "when wider), pixel / 255, right-padded with each image's edge column to the batch's widest "
-                  "(synth.image.to_model_input, pad_images)"},
+                  "when wider), pixel / 255, right-padded with each image's background (the median of its border) "
+                  "to the batch's widest (synth.image.to_model_input, pad_images)"},
         "output": {"shape": ["batch", "steps", "classes"], "meaning": "CTC logits before the softmax, blank 0; "
                    "labels in visual order (train.decode, synth.alphabet.Alphabet.decode)"},
     }
