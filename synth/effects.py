@@ -505,8 +505,12 @@ class Colour(Effect):
         ink = [round(255 * v) for v in u[3:6]]
         lp, li = self.luma(paper), self.luma(ink)
         if abs(lp - li) < self.cfg.min_contrast:  # too alike: the ink goes darker, or lighter on dark paper
-            target = lp - self.cfg.min_contrast if lp >= 128 else lp + self.cfg.min_contrast
-            ink = [min(255, max(0, round(c * target / max(li, 1.0)))) for c in ink] if target > 0 else [0, 0, 0]
+            if lp >= 128:  # scaled toward black: its hue stays, and luma is linear in the channels
+                target = max(lp - self.cfg.min_contrast, 0.0)
+                ink = [round(c * target / li) for c in ink] if li > 0 else [0, 0, 0]
+            else:  # mixed toward white: scaling up instead clips a channel at 255 short of the contrast
+                t = (lp + self.cfg.min_contrast - li) / (255.0 - li)
+                ink = [min(255, round(c + t * (255 - c))) for c in ink]
         return {"paper": paper, "ink": ink}
 
     @classmethod
