@@ -45,7 +45,7 @@ LIMITS = {
     "shadow.darkness": (0, 1), "shadow.blur": (0, 20), "outline.width": (1, 10), "lighting.strength": (0, 1),
     "motion_blur.length": (0, 50), "low_res.scale": (0.05, 1), "jitter.angle": (0, 90), "jitter.scale": (0.3, 3),
     "jitter.rise": (0, 0.5), "curve.thickness": (0.005, 0.5), "curve.amplitude": (0, 1), "curve.cycles": (0, 10),
-    "plate.padding": (0, 2), "plate.thickness": (0, 0.5),
+    "plate.padding": (0, 2), "plate.thickness": (0, 0.5), "arc.bend": (0, 2), "arc.wave": (0, 1), "arc.cycles": (0, 4),
 }
 
 
@@ -400,6 +400,17 @@ class CurveConfig:
 
 
 @dataclass
+class ArcConfig:
+    """Text set along a curve, as badges, seals and logos set it: each letter moved onto the curve and turned to
+    follow it."""
+
+    p: float = 0.0
+    bend: tuple[float, float] = (0.2, 0.8)  # the curve's rise over the line, as a fraction of the font size, up or down
+    wave: float = 0.3  # the chance of a wave of `cycles` periods in place of an arc
+    cycles: tuple[float, float] = (0.5, 1.5)
+
+
+@dataclass
 class PlateConfig:
     """A licence plate around the text: space about it and a border in the ink, drawn before the geometry, so
     that the plate turns and leans with its text."""
@@ -450,6 +461,7 @@ class EffectsConfig:
     plate: PlateConfig = field(default_factory=PlateConfig)
     #: beyond the plate's ink: the car's body in another grey, and now and then a lamp's bright edge at a side
     surround: Chance = field(default_factory=Chance)
+    arc: ArcConfig = field(default_factory=ArcConfig)
 
     def sections(self) -> list[tuple[str, Any]]:
         return [(f.name, getattr(self, f.name)) for f in dataclasses.fields(self)]
@@ -577,8 +589,9 @@ class SynthConfig(JsonConfig):
         of them binarized, half cropped tight to the ink; the alphabet gains the backquote of typeset ``quotes''.
         'scene': word crops from photos and screens (signs, covers, shop fronts, web images): half of them
         cropped to the ink (the letters fill the height), words set in capitals most, numbers and prices among
-        them, coloured ink and paper seen in grey, light text on dark, textured backgrounds, shadows and outlines, uneven light,
-        condensed and extended letters, motion blur and low resolution, stronger rotation and perspective.
+        them, signage and display faces, coloured ink and paper seen in grey, light text on dark, textured
+        backgrounds, shadows and outlines, uneven light, condensed and extended letters, motion blur and low
+        resolution, stronger rotation and perspective.
         'captcha': the look of the captchas the keras.io captcha reader learns: 200x50 grey images of 5
         characters of its charset, each letter turned, scaled and raised on its own, set so that they touch,
         a wavy line through them, speckle and blur.

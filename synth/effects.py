@@ -9,6 +9,7 @@ random per sample, and several times cheaper than drawing fresh normals for ever
 
 from __future__ import annotations
 
+import math
 from functools import cache, lru_cache
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import numpy as np
 
 from synth.block import Block
 from synth.config import (
+    ArcConfig,
     BinarizeConfig,
     BlurConfig,
     Chance,
@@ -382,19 +384,59 @@ class Jitter(Effect):
     def apply(self, placed: list[Placed], p: dict, px: int, line: int) -> list[Placed]:
         rng = np.random.default_rng((p["key"], line))  # each line of a block its own letters' values
         out = []
-        for bmp, x, y, cluster in placed:
+        for g in placed:
             angle = rng.uniform(-p["angle"], p["angle"])
             scale = rng.uniform(*p["scale"])
-            rise = round(rng.uniform(-p["rise"], p["rise"]) * px)
-            h, w = bmp.shape
-            m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, scale)
-            # the turned glyph's bounding box, and the shift that keeps its centre where the glyph's was
-            corners = m @ np.array([[0, w, w, 0], [0, 0, h, h], [1, 1, 1, 1]], np.float64)
-            left, top = np.floor(corners.min(axis=1)).astype(int)
-            right, bottom = np.ceil(corners.max(axis=1)).astype(int)
-            m[:, 2] -= (left, top)
-            turned = cv2.warpAffine(bmp, m, (max(1, right - left), max(1, bottom - top)), flags=cv2.INTER_LINEAR)
-            out.append(Placed(turned, x + int(left), y + int(top) - rise, cluster))
+            out.append(turned(g, angle, scale, -round(rng.uniform(-p["rise"], p["rise"]) * px)))
+        return out
+
+
+def turned(g: Placed, angle: float, scale: float = 1.0, down: int = 0) -> Placed:
+    """Glyph `g` turned by `angle` degrees (counter-clockwise) and scaled about its centre, which stays where it
+    was, then moved `down` pixels."""
+    h, w = g.bmp.shape
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, scale)
+    # the turned glyph's bounding box, and the shift that keeps its centre where the glyph's was
+    corners = m @ np.array([[0, w, w, 0], [0, 0, h, h], [1, 1, 1, 1]], np.float64)
+    left, top = np.floor(corners.min(axis=1)).astype(int)
+    right, bottom = np.ceil(corners.max(axis=1)).astype(int)
+    m[:, 2] -= (left, top)
+    bmp = cv2.warpAffine(g.bmp, m, (max(1, right - left), max(1, bottom - top)), flags=cv2.INTER_LINEAR)
+    return Placed(bmp, g.x + int(left), g.y + int(top) + down, g.cluster)
+
+
+class Arc(Effect):
+    """The line set along a curve (an arc, or a wave): each letter's centre moved onto it and the letter turned
+    to its tangent, before the line is composed, so each character's box follows its letter."""
+
+    name = "arc"
+    stage = "glyphs"
+    context = ("px", "line")
+    draws = 5
+
+    cfg: ArcConfig
+
+    def params(self, u: list[float]) -> dict:
+        c = self.cfg
+        bend = between(u[0], *c.bend) * (1 if u[1] < 0.5 else -1)
+        wave = u[2] < c.wave
+        return {"bend": bend, "cycles": between(u[3], *c.cycles) if wave else None, "phase": 2 * np.pi * u[4]}
+
+    def apply(self, placed: list[Placed], p: dict, px: int, line: int) -> list[Placed]:
+        if not placed:
+            return placed
+        start = min(g.x for g in placed)
+        span = max(max(g.x + g.bmp.shape[1] for g in placed) - start, 1)
+        rise = p["bend"] * px
+        out = []
+        for g in placed:
+            t = (g.x + g.bmp.shape[1] / 2 - start) / span  # 0 at the line's left end, 1 at its right
+            if p["cycles"] is None:  # an arc: the ends `rise` below the middle (above it for a negative bend)
+                down, slope = rise * (2 * t - 1) ** 2, rise * 4 * (2 * t - 1) / span
+            else:
+                a = 2 * np.pi * p["cycles"] * t + p["phase"] + line
+                down, slope = rise * np.sin(a), rise * 2 * np.pi * p["cycles"] * np.cos(a) / span
+            out.append(turned(g, -math.degrees(math.atan(slope)), 1.0, round(down)))
         return out
 
 
@@ -632,6 +674,7 @@ def build_effects(cfg: EffectsConfig) -> list[Effect]:
     """The effects in the order they run within each stage (glyphs, line, block, mask, paper, image, uint8)."""
     return [
         Jitter(cfg.jitter),
+        Arc(cfg.arc),
         Underline(cfg.underline),
         Curve(cfg.curve),
         Plate(cfg.plate),

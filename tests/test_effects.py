@@ -62,6 +62,7 @@ def in_range(name: str, p, fx: EffectsConfig) -> bool:
         and within(p["cycles"], c.cycles),
         "plate": lambda: within(p["pad_x"], c.padding) and within(2 * p["pad_y"], c.padding)
         and within(p["thickness"], c.thickness),
+        "arc": lambda: within(abs(p["bend"]), c.bend) and (p["cycles"] is None or within(p["cycles"], c.cycles)),
     }
     return checks.get(name, lambda: True)()
 
@@ -156,6 +157,24 @@ def test_jitter_turns_each_letter_within_its_range():
         assert np.array_equal(img, again)
         moved += int(len({round(b[1]) for b in spec.boxes}) > 1)  # tops at different heights: letters raised
     assert moved >= 15
+
+
+def test_arc_sets_the_letters_along_a_curve():
+    """Capitals of one height on a straight line share their tops; set on an arc, the middle letters' tops sit
+    above (or below) the ends' by about the bend, and the same spec draws the same pixels."""
+    cfg = only("arc", 1.0)
+    cfg.alphabet, cfg.text.sources, cfg.text.min_len, cfg.text.max_len = "HILT", {"random": 1.0}, 7, 7
+    cfg.effects.arc.wave, cfg.effects.arc.bend = 0.0, (0.5, 0.8)
+    cfg.effects.tight.p = 0.0
+    r, flat = Renderer(cfg), Renderer(only("arc", 0.0))
+    for i in range(12):
+        img, spec = r.render(6, i, boxes=True)
+        assert np.array_equal(img, r.render(6, i)[0])
+        mids = [(b[1] + b[3]) / 2 for b in spec.boxes]
+        ends, middle = (mids[0] + mids[-1]) / 2, mids[3]
+        # ends below the middle for a positive bend (an arch), above it for a negative one (a smile)
+        assert (ends - middle) * np.sign(spec.effects["arc"]["bend"]) > 2, (spec.effects["arc"], mids)
+        assert flat.sample_spec(6, i).effects["arc"] is None
 
 
 def test_captcha_preset_looks_like_the_keras_captchas():
