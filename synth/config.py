@@ -46,6 +46,7 @@ LIMITS = {
     "motion_blur.length": (0, 50), "low_res.scale": (0.05, 1), "jitter.angle": (0, 90), "jitter.scale": (0.3, 3),
     "jitter.rise": (0, 0.5), "curve.thickness": (0.005, 0.5), "curve.amplitude": (0, 1), "curve.cycles": (0, 10),
     "plate.padding": (0, 2), "plate.thickness": (0, 0.5), "arc.bend": (0, 2), "arc.wave": (0, 1), "arc.cycles": (0, 4),
+    "neighbours.gap": (0.1, 2), "neighbours.width": (0.01, 1),
 }
 
 
@@ -400,6 +401,16 @@ class CurveConfig:
 
 
 @dataclass
+class NeighboursConfig:
+    """Parts of the neighbouring words' letters at the crop's sides, cut by its edge, as a detector's word box
+    leaves them: pieces of the line's own ink, a word space away from it."""
+
+    p: float = 0.0
+    gap: tuple[float, float] = (0.3, 0.6)  # between the text and the piece, as a fraction of the image height
+    width: tuple[float, float] = (0.05, 0.2)  # of the piece, cut there, as a fraction of the image height
+
+
+@dataclass
 class ArcConfig:
     """Text set along a curve, as badges, seals and logos set it: each letter moved onto the curve and turned to
     follow it."""
@@ -462,6 +473,7 @@ class EffectsConfig:
     #: beyond the plate's ink: the car's body in another grey, and now and then a lamp's bright edge at a side
     surround: Chance = field(default_factory=Chance)
     arc: ArcConfig = field(default_factory=ArcConfig)
+    neighbours: NeighboursConfig = field(default_factory=NeighboursConfig)
 
     def sections(self) -> list[tuple[str, Any]]:
         return [(f.name, getattr(self, f.name)) for f in dataclasses.fields(self)]

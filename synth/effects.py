@@ -30,6 +30,7 @@ from synth.config import (
     LightingConfig,
     LowResConfig,
     MotionBlurConfig,
+    NeighboursConfig,
     NoiseConfig,
     OutlineConfig,
     PaperConfig,
@@ -499,6 +500,50 @@ class Plate(Effect):
         return Block(out, (y0 + dy, y1 + dy), moved)
 
 
+class Neighbours(Effect):
+    """Pieces of letters beside the text, cut by the crop's edge: at the left, the right or both sides, a word
+    space from the ink, a slice of the line's own ink (its font, size, baseline and turn) a little narrower
+    than a letter, so no whole letter the label lacks appears."""
+
+    name = "neighbours"
+    stage = "mask"
+    draws = 7
+
+    cfg: NeighboursConfig
+
+    def params(self, u: list[float]) -> dict:
+        c = self.cfg
+        sides = ["left", "right", "both"][min(int(u[0] * 3), 2)]
+        return {"sides": sides, "gap": [between(u[1], *c.gap), between(u[2], *c.gap)],
+                "width": [between(u[3], *c.width), between(u[4], *c.width)], "source": [u[5], u[6]]}
+
+    def apply(self, mask: np.ndarray, p: dict) -> np.ndarray:
+        cols = np.flatnonzero(mask.max(axis=0))
+        if cols.size < 2:
+            return mask
+        h, w = mask.shape
+        first, last = int(cols[0]), int(cols[-1]) + 1
+        out = mask
+        for k, side in enumerate(("left", "right")):
+            if p["sides"] not in (side, "both"):
+                continue
+            gap, width = round(p["gap"][k] * h), max(1, round(p["width"][k] * h))
+            width = min(width, last - first)
+            start = first + round(p["source"][k] * (last - first - width))  # the slice of the line's ink
+            if side == "left":
+                lo, hi = max(0, first - gap - width), first - gap
+            else:
+                lo, hi = last + gap, min(w, last + gap + width)
+            if hi - lo < 1:  # no room on that side of the canvas
+                continue
+            if out is mask:
+                out = mask.copy()
+            piece = mask[:, start : start + width]
+            piece = piece[:, width - (hi - lo):] if side == "left" else piece[:, : hi - lo]  # the edge cuts it
+            np.maximum(out[:, lo:hi], piece, out=out[:, lo:hi])
+        return out
+
+
 class Surround(Effect):
     """What a plate crop shows beyond the plate: the car's bumper or body in another grey outside the box of
     the ink (the plate's border is ink), shaded top to bottom, and now and then a lamp's bright edge at a side."""
@@ -679,6 +724,7 @@ def build_effects(cfg: EffectsConfig) -> list[Effect]:
         Curve(cfg.curve),
         Plate(cfg.plate),
         StrokeWeight(cfg.stroke_weight),
+        Neighbours(cfg.neighbours),
         Colour(cfg.colour),
         Shadow(cfg.shadow),
         Outline(cfg.outline),

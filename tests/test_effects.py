@@ -63,6 +63,8 @@ def in_range(name: str, p, fx: EffectsConfig) -> bool:
         "plate": lambda: within(p["pad_x"], c.padding) and within(2 * p["pad_y"], c.padding)
         and within(p["thickness"], c.thickness),
         "arc": lambda: within(abs(p["bend"]), c.bend) and (p["cycles"] is None or within(p["cycles"], c.cycles)),
+        "neighbours": lambda: p["sides"] in ("left", "right", "both") and all(within(g, c.gap) for g in p["gap"])
+        and all(within(v, c.width) for v in p["width"]),
     }
     return checks.get(name, lambda: True)()
 
@@ -175,6 +177,29 @@ def test_arc_sets_the_letters_along_a_curve():
         # ends below the middle for a positive bend (an arch), above it for a negative one (a smile)
         assert (ends - middle) * np.sign(spec.effects["arc"]["bend"]) > 2, (spec.effects["arc"], mids)
         assert flat.sample_spec(6, i).effects["arc"] is None
+
+
+def test_neighbours_add_cut_pieces_a_word_space_beyond_the_text():
+    """The pieces lie outside the text, at least the least gap from its ink, each no wider than the widest
+    piece; the text's own pixels and boxes are untouched."""
+    cfg, none = only("neighbours", 1.0), only("neighbours", 0.0)
+    cfg.render.width = none.render.width = 256  # room at the sides
+    c = cfg.effects.neighbours
+    on, off = Renderer(cfg), Renderer(none)
+    added = 0
+    for i in range(20):
+        img, spec = on.render(8, i, boxes=True)
+        plain, plain_spec = off.render(8, i, boxes=True)
+        inked = np.flatnonzero((plain < 128).any(axis=0))
+        first, last = inked[0], inked[-1]
+        changed = np.flatnonzero((img != plain).any(axis=0))
+        h = img.shape[0]
+        assert not ((changed > first - c.gap[0] * h + 1) & (changed < last + c.gap[0] * h - 1)).any(), spec.effects
+        for run in np.split(changed, np.flatnonzero(np.diff(changed) > 1) + 1):
+            assert run.size == 0 or run.size <= c.width[1] * h + 1
+        added += int(changed.size > 0)
+        assert spec.boxes == plain_spec.boxes
+    assert added >= 15
 
 
 def test_captcha_preset_looks_like_the_keras_captchas():
