@@ -23,7 +23,7 @@ TEXT_SOURCES = ("random", "words", "corpus", "prose", "pattern")
 #: the case transforms of `TextConfig.case`
 CASES = ("lower", "upper", "title", "keep")
 #: the background kinds of `EffectsConfig.backgrounds`
-BACKGROUNDS = ("flat", "gradient", "texture", "image")
+BACKGROUNDS = ("flat", "gradient", "texture", "image", "stripes", "brick", "wood", "fabric", "stone")
 #: the most lines one sample may set (text.lines)
 MAX_LINES = 8
 #: how lines of a block line up (render.align), as the share of the spare width left of each line
@@ -250,7 +250,8 @@ class PaperConfig:
     """Background and ink. `p` is the chance of a background other than flat paper."""
 
     p: float = 0.7
-    #: weights of background kinds: flat paper, a linear gradient, a noise texture, an image from `dirs`
+    #: weights of background kinds: flat paper, a linear gradient, a noise texture, an image from `dirs`, and
+    #: the surfaces of `synth.patterns` (stripes, brick, wood, fabric, stone)
     kinds: dict[str, float] = field(
         default_factory=lambda: {"flat": 0.4, "gradient": 0.35, "texture": 0.25, "image": 0.0}
     )

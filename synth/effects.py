@@ -10,7 +10,7 @@ random per sample, and several times cheaper than drawing fresh normals for ever
 from __future__ import annotations
 
 import math
-from functools import cache, lru_cache
+from functools import lru_cache
 from pathlib import Path
 
 import cv2
@@ -42,34 +42,10 @@ from synth.config import (
 )
 from synth.draw import Placed
 from synth.errors import SynthError
+from synth.patterns import PATTERNS, field_window
 from synth.rng import between, cumulative, integer, pick
 
-FIELD_SHAPE = (256, 2048)
 IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
-
-
-@cache
-def noise_field(kind: str) -> np.ndarray:
-    """A fixed float32 field, the same in every process: 'normal' (unit gaussian), 'speckle' (blurred normal,
-    unit std) or 'texture' (smooth paper-like noise, unit std)."""
-    rng = np.random.default_rng({"normal": 1, "speckle": 2, "texture": 3}[kind])
-    f = rng.standard_normal(FIELD_SHAPE, dtype=np.float32)
-    if kind == "speckle":
-        f = cv2.GaussianBlur(f, (0, 0), 1.0)
-    elif kind == "texture":
-        f = cv2.GaussianBlur(f, (0, 0), 6.0) + 0.35 * cv2.GaussianBlur(f, (0, 0), 1.5)
-    return f / f.std()
-
-
-def field_window(kind: str, h: int, w: int, offset: tuple[float, float]) -> np.ndarray:
-    f = noise_field(kind)
-    fh, fw = f.shape
-    if h > fh or w > fw:
-        f = np.tile(f, (-(-h // fh), -(-w // fw)))
-        fh, fw = f.shape
-    oy = int(offset[0] * (fh - h))
-    ox = int(offset[1] * (fw - w))
-    return f[oy : oy + h, ox : ox + w]
 
 
 def _images_in(dirs: list[str]) -> list[Path]:
@@ -82,7 +58,8 @@ def _images_in(dirs: list[str]) -> list[Path]:
 
 
 class Paper:
-    """Background and ink: flat, gradient, texture or image paper, with ink darker (before inversion)."""
+    """Background and ink: flat, gradient, texture, a surface (`synth.patterns`) or image paper, with ink
+    darker (before inversion)."""
 
     name = "paper"
 
@@ -110,6 +87,8 @@ class Paper:
             params.update(angle=u[1] * 360.0, span=u[2] * 0.5 * (paper - c.paper[0] + 20.0))
         elif kind == "texture":
             params.update(offset=[u[1], u[2]], strength=3.0 + u[3] * 12.0)
+        elif kind in PATTERNS:
+            params.update(where=[u[1], u[2]], size=u[5], strength=3.0 + u[3] * 12.0)
         elif kind == "image":
             params.update(image=min(int(u[5] * len(self.images)), len(self.images) - 1), offset=[u[1], u[2]])
         return params
@@ -128,6 +107,8 @@ class Paper:
             bg = p["paper"] + p["strength"] * field_window("texture", h, w, p["offset"])
         elif kind == "image":
             bg = self._image_crop(p["image"], p["offset"], h, w)
+        elif kind in PATTERNS:
+            bg = p["paper"] + p["strength"] * PATTERNS[kind](h, w, p["where"], p["size"])
         else:
             return np.full((h, w), p["paper"], np.float32)
         return bg.astype(np.float32, copy=False)

@@ -265,3 +265,23 @@ def test_scene_preset_crops_to_the_ink_sets_capitals_and_numbers():
     assert np.median(fill[True]) > 0.75 > np.median(fill[False])  # cropped to the ink: the text fills the height
     assert upper / words > 0.35
     assert fonts_used > 60  # 28 of 67 faces
+
+
+@pytest.mark.parametrize("kind", ["stripes", "brick", "wood", "fabric", "stone"])
+def test_surface_backgrounds_are_shaped_by_their_spec(kind):
+    """Each procedural surface is drawn around the paper's grey at about its strength, is the same for the same
+    spec, moves with its position and changes with its scale."""
+    from synth.config import PaperConfig
+    from synth.effects import Paper
+
+    paper = Paper(PaperConfig(p=1.0, kinds={kind: 1.0}))
+    p = paper.sample([0.0, 0.3, 0.6, 0.5, 0.5, 0.5, 0.5, 0.5])
+    assert p["kind"] == kind and 3 <= p["strength"] <= 15
+    bg = paper.background(p, 32, 128)
+    assert bg.shape == (32, 128) and bg.dtype == np.float32
+    assert np.array_equal(bg, paper.background(p, 32, 128))
+    assert 0.3 * p["strength"] < bg.std() < 2.0 * p["strength"]
+    assert abs(float(np.median(bg)) - p["paper"]) < 2 * p["strength"]
+    assert not np.allclose(bg, paper.background({**p, "where": [0.7, 0.1]}, 32, 128))
+    assert not np.allclose(bg, paper.background({**p, "size": 0.95}, 32, 128))
+    assert paper.background(p, 200, 3000).shape == (200, 3000)  # larger than the cached fields: tiled
