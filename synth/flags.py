@@ -93,7 +93,7 @@ def apply_data_flags(a: argparse.Namespace, cfg: SynthConfig) -> SynthConfig:
     if a.max_len is not None:
         cfg.text.max_len = a.max_len
     if a.text is not None:
-        cfg.text.sources = _weights(a.text)
+        cfg.text.sources = text_weights(a.text)
     if a.lexicon:
         cfg.text.lexicon = a.lexicon
     if a.corpus:
@@ -127,7 +127,8 @@ def _int(s: str, flag: str, other: str = "") -> int:
         raise SynthError(f"{flag} expects a number{' ' + other if other else ''}, got {s!r}") from None
 
 
-def _weights(s: str) -> dict[str, float]:
+def text_weights(s: str) -> dict[str, float]:
+    """--text's "name=weight,..." as text source weights (a bare name weighs 1)."""
     out = {}
     for part in s.split(","):
         name, _, w = part.partition("=")

@@ -155,6 +155,17 @@ def test_texts_are_chosen_that_every_font_draws(made, font_dir):
     assert not any(c in "Q0123456789" for s in rec.read for c in s.text)
 
 
+def test_texts_from_other_sources_than_the_models(made):
+    """--text words=1: every font reads lexicon words, whatever mix the model trained on."""
+    from synth.errors import SynthError
+
+    rec = Oracle(FitConfig(), {}, set(), made)
+    robustness.run(rec, count=5, sweeps=False, sources={"words": 1.0})
+    assert rec.read and all(s.source == "words" and s.text.isalpha() for s in rec.read)
+    with pytest.raises(SynthError, match="unknown text source"):
+        robustness.run(rec, count=5, sweeps=False, sources={"poems": 1.0})
+
+
 def test_fonts_that_cannot_draw_the_texts_are_skipped_and_counted(made):
     cfg = FitConfig()
     cfg.data.alphabet += "→"

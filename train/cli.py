@@ -13,7 +13,7 @@ from pathlib import Path
 from synth.config import SynthConfig, config_from_json
 from synth.errors import SynthError
 from synth.files import read_json, read_text
-from synth.flags import add_config_args, apply_data_flags, check_one_start, run_cli
+from synth.flags import add_config_args, apply_data_flags, check_one_start, run_cli, text_weights
 from train.config import FEEDS
 
 
@@ -146,7 +146,8 @@ def cmd_robustness(a: argparse.Namespace) -> int:
     seed = robustness.SEED if a.seed is None else a.seed
     count = robustness.COUNT if a.count is None else a.count
     report = robustness.run(rec, a.fonts, count=count, seed=seed, sweep_count=a.sweep_count,
-                            sweeps=not a.no_sweeps, progress=not a.quiet, model_dir=a.model)
+                            sweeps=not a.no_sweeps, progress=not a.quiet, model_dir=a.model,
+                            sources=None if a.text is None else text_weights(a.text))
     print(robustness_text(report, write_robustness(report, a.out, title=a.model)))
     return 0
 
@@ -228,6 +229,7 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--count", type=int, help="texts rendered in every font (default 300)")
     b.add_argument("--sweep-count", type=int, help="samples per effect strength (default: count)")
     b.add_argument("--no-sweeps", action="store_true", help="skip the effect sweeps")
+    b.add_argument("--text", help="text source weights in place of the model's, e.g. words=1 for clean words")
     b.add_argument("--seed", type=int, help="seed of the texts and their specs (default: one training never uses)")
     b.add_argument("--out", required=True, help="report folder: report.json, report.md, PNG charts")
     b.add_argument("--quiet", action="store_true")

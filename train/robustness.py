@@ -221,8 +221,10 @@ def _worst_row(r: Read, font: bool = True) -> dict[str, Any]:
 
 
 def run(rec: Any, font_dirs: Sequence[str] = (), count: int = COUNT, seed: int = SEED, sweep_count: int | None = None,
-        sweeps: bool = True, batch_size: int = 64, progress: bool = False, model_dir: str = "") -> Report:
-    """Measure `rec` (a Recognizer, or anything with its config, meta and predict) per font and per effect.
+        sweeps: bool = True, batch_size: int = 64, progress: bool = False, model_dir: str = "",
+        sources: dict[str, float] | None = None) -> Report:
+    """Measure `rec` (a Recognizer, or anything with its config, meta and predict) per font and per effect;
+    `sources` in place of the model's text sources (e.g. words only, for a clean-words figure).
 
     The report's `data` is the config its samples were rendered with, and each worst row holds its spec, so that
     `worst.png` can be drawn again from the report alone."""
@@ -230,6 +232,9 @@ def run(rec: Any, font_dirs: Sequence[str] = (), count: int = COUNT, seed: int =
         raise SynthError(f"--count {count}: render at least one text per font")
     started = time.perf_counter()
     data = data_config(rec, font_dirs)
+    if sources is not None:
+        data.text.sources = sources
+        data.validate()
     clean_cfg = copy.deepcopy(data)
     clean_cfg.effects = EffectsConfig.off()
     renderer, clean = Renderer(data), Renderer(clean_cfg)  # `clean` only draws specs; one renderer draws all
