@@ -1,7 +1,9 @@
-"""Procedural fields: the fixed noise fields that paper textures and noise effects cut windows from, and
-backgrounds of real surfaces drawn without shipping photos (stripes, brick, wood grain, woven fabric, stone).
-Each surface is a float32 (h, w) pattern of about unit amplitude that `Paper` scales around the paper's grey,
-shaped by three uniforms (`where`: two for position, `size`: one for scale), so the spec fixes it."""
+"""Procedural fields: fixed noise, and the surfaces of real backgrounds drawn without shipping photos.
+
+The noise fields are what paper textures and noise effects cut windows from; the surfaces are stripes,
+brick, wood grain, woven fabric and stone. Each surface is a float32 (h, w) pattern of about unit amplitude
+that `Paper` scales around the paper's grey, shaped by three uniforms (`where`: two for position, `size`: one
+for scale), so the spec fixes it."""
 
 from __future__ import annotations
 
