@@ -78,7 +78,12 @@ def missing_shards(out: Path, fmt: str, n_shards: int) -> list[int]:
         have = set()
         if is_lmdb(out):
             with _reading(out) as txn:
-                have = {bytes(k)[len(SHARD_KEY):].decode() for k, _ in txn.cursor() if bytes(k).startswith(SHARD_KEY)}
+                cursor = txn.cursor()  # keys are sorted: the shard keys sit together, after every sample's
+                if cursor.set_range(SHARD_KEY):
+                    for k in cursor.iternext(keys=True, values=False):
+                        if not k.startswith(SHARD_KEY):
+                            break
+                        have.add(k[len(SHARD_KEY):].decode())
     else:
         folder = out / "images" if fmt == "png" else out
         have = set(os.listdir(folder)) if folder.is_dir() else set()
