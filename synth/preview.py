@@ -23,11 +23,16 @@ def caption_font(px: int = 11, text: str = "") -> ImageFont.ImageFont:
     """The captions' font, or for a caption it cannot draw (Hangul, Arabic...) a bundled script font that can."""
     for path in _caption_fonts():
         if set(text) - {" "} <= _cmap(path):
-            try:
-                return ImageFont.truetype(str(path), px)
-            except OSError:
-                break
+            return _truetype(path, px)
     return ImageFont.load_default()
+
+
+@cache
+def _truetype(path: Path, px: int) -> ImageFont.ImageFont:
+    try:
+        return ImageFont.truetype(str(path), px)
+    except OSError:
+        return ImageFont.load_default()
 
 
 @cache
@@ -47,7 +52,6 @@ def _cmap(path: Path) -> frozenset[str]:
 
 def grid(tiles: list[tuple[np.ndarray, list[str]]], columns: int = 4, scale: int = 2) -> Image.Image:
     """Lay out grey images with caption lines under each; shared by the preview and the worst-sample reports."""
-    font = caption_font()
     line_h = 13
     n_lines = max(len(c) for _, c in tiles)
     tile_w = max(im.shape[1] for im, _ in tiles) * scale
@@ -64,7 +68,7 @@ def grid(tiles: list[tuple[np.ndarray, list[str]]], columns: int = 4, scale: int
         for j, line in enumerate(caption):
             shown = line[: tile_w // 7]
             draw.text((x, ty + j * line_h), shown, fill=(160, 0, 0) if j else (0, 0, 0),
-                      font=font if set(shown) <= _cmap(CAPTION_FONT) | {" "} else caption_font(text=shown))
+                      font=caption_font(text=shown))
     return sheet
 
 
