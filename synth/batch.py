@@ -72,10 +72,14 @@ def message_size(config: SynthConfig, batch_size: int | None, nbytes: int = MESS
 
 
 def render_messages(config: SynthConfig, seed: int, size: int, start: int = 0, count: int | None = None,
-                    workers: int | None = None, nice: int = 0, burst: bool = False) -> Iterator[dict[str, Any]]:
+                    workers: int | None = None, nice: int = 0, burst: bool = False, ray: str | None = None
+                    ) -> Iterator[dict[str, Any]]:
     """Samples seed:start, seed:start+1, ... collated `size` to a message (the last may be short), in order.
 
-    Checks the config and `nice` now, so that they fail with their own message before any worker starts."""
+    `ray`: rendered as tasks on the Ray cluster at that address (`synth.cluster`; `workers` sizes a "local"
+    instance, and `nice` and `burst` do not apply), connected now and left connected for the process's other
+    streams. Checks the config and `nice` now, so that they fail with their own message before any worker
+    starts."""
     Renderer(config)
     if not 0 <= nice <= 19:
         raise SynthError(f"nice={nice}: a worker may only lower its priority; use 0 (normal) to 19 (lowest)")
@@ -84,20 +88,25 @@ def render_messages(config: SynthConfig, seed: int, size: int, start: int = 0, c
     end = None if count is None else start + count
     stops = itertools.count(start, size) if end is None else range(start, end, size)
     tasks = ((seed, s, size if end is None else min(size, end - s)) for s in stops)
+    if ray is not None:
+        from synth import cluster
+
+        cluster.connect(ray, workers)
+        return cluster.run_ordered(renderers(config), render_range, tasks)
     return run_ordered(renderers(config), render_range, tasks, workers, nice=nice, slot_bytes=slot_bytes, burst=burst)
 
 
 def batches(config: SynthConfig | None = None, seed: int = 0, batch_size: int = 32, start: int = 0,
-            count: int | None = None, workers: int | None = None, nice: int = 0, burst: bool = False
-            ) -> Iterator[dict[str, Any]]:
+            count: int | None = None, workers: int | None = None, nice: int = 0, burst: bool = False,
+            ray: str | None = None) -> Iterator[dict[str, Any]]:
     """The batches of `synth.stream` as numpy dicts, uint8 images (B, H, W) as `collate` makes them: a training
     loop of its own takes them with no tf.data threads beside its step (those slow a step on the same cores).
-    Same samples, same arguments; TensorFlow is not imported."""
+    Same samples, same arguments (`ray` as in `render_messages`); TensorFlow is not imported."""
     config = config or SynthConfig()
     if batch_size < 1:
         raise SynthError(f"batch_size={batch_size}: give at least 1")
     size = message_size(config, batch_size, FEED_MESSAGE_BYTES)
-    messages = render_messages(config, seed, size, start, count, workers, nice, burst)
+    messages = render_messages(config, seed, size, start, count, workers, nice, burst, ray)
 
     def split() -> Iterator[dict[str, Any]]:
         for m in messages:

@@ -38,7 +38,7 @@ def cmd_render(a: argparse.Namespace) -> int:
 
     cfg = config_from_args(a)
     out = write(cfg, a.out, a.count, seed=a.seed, fmt=a.format, shard_size=a.shard_size, workers=a.workers,
-                progress=not a.quiet)
+                progress=not a.quiet, ray=a.ray)
     print(f"wrote {a.count} samples to {out}")
     return 0
 
@@ -75,7 +75,12 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--format", choices=FORMATS, default="png",
                    help="png (images and labels.tsv), tfrecord, or lmdb (the DTRB layout scene-text projects read)")
     r.add_argument("--shard-size", type=int, default=1000, help="samples per shard (the unit of resumption)")
-    r.add_argument("--workers", type=int, help="rendering processes (default: all cores)")
+    r.add_argument("--workers", type=int, help="rendering processes (default: all cores); with --ray local, the "
+                   "instance's CPUs")
+    r.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
+                   help="render the shards as tasks on a Ray cluster (the ray extra): HOST:PORT of its head, 'auto' "
+                   "for the cluster of `ray start`, ray://HOST:PORT through Ray Client; alone, a Ray instance on "
+                   "this machine. The same bytes as without; png needs an --out every node shares")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
     add_config_args(r)
     r.set_defaults(fn=cmd_render)

@@ -10,9 +10,11 @@ writes only the missing ones.
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import nullcontext
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -59,9 +61,15 @@ def _encode_shard(renderer: Renderer, seed: int, start: int, n: int) -> list[Row
     return out
 
 
-def _render_png_shard(renderer: Renderer, seed: int, start: int, n: int, out: str, name: str) -> int:
+def _render_png_shard(renderer: Renderer, seed: int, start: int, n: int, out: str, name: str,
+                      marker: str | None = None) -> int:
     """Render one PNG shard and write it, in a worker: file creation is much of a PNG dataset's cost, so every
-    worker writes its own shards. Returns the samples written."""
+    worker writes its own shards. A Ray run's `marker` must be in `out` (`synth.cluster.check_shared`).
+    Returns the samples written."""
+    if marker is not None:
+        from synth.cluster import check_shared
+
+        check_shared(out, marker)
     write_png_shard(Path(out), name, _encode_shard(renderer, seed, start, n))
     return n
 
@@ -76,8 +84,12 @@ def _check_out(out: Path, fmt: str, shard_size: int) -> None:
 
 
 def write(config: SynthConfig, out: str | Path, count: int, seed: int = 0, fmt: str = "png",
-          shard_size: int = 1000, workers: int | None = None, progress: bool = True) -> Path:
-    """Render samples seed:0..count-1 into `out`; resumes a killed run of the same arguments."""
+          shard_size: int = 1000, workers: int | None = None, progress: bool = True, ray: str | None = None) -> Path:
+    """Render samples seed:0..count-1 into `out`; resumes a killed run of the same arguments (with or without Ray).
+
+    `ray`: render the shards as tasks on the Ray cluster at that address (`synth.cluster`; "local" starts an
+    instance of `workers` CPUs here), the same bytes as here. PNG shards are written by the nodes, so `out` must
+    be a path they all share; tfrecord and lmdb shards are written here from their results."""
     out = Path(out)
     _check_out(out, fmt, shard_size)
     if count < 1:
@@ -94,18 +106,31 @@ def write(config: SynthConfig, out: str | Path, count: int, seed: int = 0, fmt: 
     }
     n_shards = -(-count // shard_size)
 
+    if ray is None:
+        run: Callable[..., Iterator[Any]] = functools.partial(run_ordered, workers=workers)
+    else:
+        from synth import cluster
+
+        run = cluster.run_ordered
+
     def make(todo: list[int]) -> Iterator[int]:
         tasks = [(seed, k * shard_size, min(shard_size, count - k * shard_size)) for k in todo]
         if fmt == "png":  # the workers write their shards
-            tasks = [(*t, str(out), shard_name(fmt, k, n_shards)) for k, t in zip(todo, tasks, strict=True)]
-            yield from run_ordered(renderers(config), _render_png_shard, tasks, workers)
+            marker = None if ray is None else cluster.mark(out)
+            tasks = [(*t, str(out.absolute()), shard_name(fmt, k, n_shards), marker)
+                     for k, t in zip(todo, tasks, strict=True)]
+            try:
+                yield from run(renderers(config), _render_png_shard, tasks)
+            finally:
+                if marker is not None:
+                    cluster.unmark(out, marker)
             return
         with shard_writer(out, fmt) as w:
-            for k, rows in zip(todo, run_ordered(renderers(config), _encode_shard, tasks, workers), strict=True):
+            for k, rows in zip(todo, run(renderers(config), _encode_shard, tasks), strict=True):
                 w.write(shard_name(fmt, k, n_shards), rows)
                 yield len(rows)
 
-    with writing(out, "synth render"):
+    with writing(out, "synth render"), nullcontext() if ray is None else cluster.session(ray, workers):
         return _fill(out, fmt, count, shard_size, args, manifest, make, _refuse_resume, progress)
 
 
@@ -201,6 +226,7 @@ def _fill(out: Path, fmt: str, count: int, shard_size: int, args: dict[str, Any]
         raise
     finally:
         bar.close()
+    clear_partial(out)  # what a worker that died mid-shard left (its shard was made again)
     names = [shard_name(fmt, k, n_shards) for k in range(n_shards)]
     if fmt == "png":  # shard by shard: a billion labels do not fit in memory
         write_atomic(out / "labels.tsv", (read_text(out / name / "labels.tsv", "shard labels") for name in names))

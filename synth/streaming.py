@@ -71,7 +71,8 @@ def as_dataset(batches: Callable[[], Iterator[dict[str, Any]]], height: int, wid
 
 
 def stream(config: SynthConfig | None = None, seed: int = 0, batch_size: int | None = None, start: int = 0,
-           count: int | None = None, workers: int | None = None, nice: int = 0) -> tf.data.Dataset:
+           count: int | None = None, workers: int | None = None, nice: int = 0, ray: str | None = None
+           ) -> tf.data.Dataset:
     """Samples seed:start, seed:start+1, ... as a tf.data.Dataset, rendered on `workers` processes.
 
     Infinite unless `count` is given. Sample i is the same pixels whatever `workers`, `batch_size` or `start`
@@ -80,6 +81,9 @@ def stream(config: SynthConfig | None = None, seed: int = 0, batch_size: int | N
 
     `nice` (0-19) lowers the render workers' priority: a training step that shares the cores then keeps them,
     and the workers render in the moments its threads wait (the prefetch buffer covers the gaps).
+    `ray`: rendered on the Ray cluster at that address instead ("local": an instance of `workers` CPUs here;
+    see `synth.cluster`), in the same order, with at most two tasks in flight per CPU of the cluster: one
+    trainer fed by many machines' cores.
     `synth.batch.batches` gives the same batches as numpy arrays, without tf.data's threads (train fit's feed).
     """
     config = config or SynthConfig()
@@ -87,7 +91,7 @@ def stream(config: SynthConfig | None = None, seed: int = 0, batch_size: int | N
     n = message_size(config, batch_size)
 
     def batches() -> Iterator[dict[str, Any]]:
-        return render_messages(config, seed, n, start, count, workers, nice)
+        return render_messages(config, seed, n, start, count, workers, nice, ray=ray)
 
     batches()  # a bad config or nice fails here, with its own message, not as a TensorFlow error mid-iteration
     return as_dataset(batches, rc.height, rc.width, config.text.label_len, batch_size,
