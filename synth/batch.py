@@ -72,9 +72,10 @@ def message_size(config: SynthConfig, batch_size: int | None, nbytes: int = MESS
 
 
 def render_messages(config: SynthConfig, seed: int, size: int, start: int = 0, count: int | None = None,
-                    workers: int | None = None, nice: int = 0, burst: bool = False, ray: str | None = None
-                    ) -> Iterator[dict[str, Any]]:
-    """Samples seed:start, seed:start+1, ... collated `size` to a message (the last may be short), in order.
+                    workers: int | None = None, nice: int = 0, burst: bool = False, ray: str | None = None,
+                    stride: int | None = None) -> Iterator[dict[str, Any]]:
+    """Samples seed:start, seed:start+1, ... collated `size` to a message (the last may be short), in order;
+    with a `stride`, messages of `size` samples from start, start + stride, ... (a shard of the stream).
 
     `ray`: rendered as tasks on the Ray cluster at that address (`synth.cluster`; `workers` sizes a "local"
     instance, and `nice` and `burst` do not apply), connected now and left connected for the process's other
@@ -86,7 +87,8 @@ def render_messages(config: SynthConfig, seed: int, size: int, start: int = 0, c
     rc = config.render
     slot_bytes = MESSAGE_BYTES if rc.width is None else size * rc.height * rc.width
     end = None if count is None else start + count
-    stops = itertools.count(start, size) if end is None else range(start, end, size)
+    stride = stride or size
+    stops = itertools.count(start, stride) if end is None else range(start, end, stride)
     tasks = ((seed, s, size if end is None else min(size, end - s)) for s in stops)
     if ray is not None:
         from synth import cluster
@@ -98,13 +100,23 @@ def render_messages(config: SynthConfig, seed: int, size: int, start: int = 0, c
 
 def batches(config: SynthConfig | None = None, seed: int = 0, batch_size: int = 32, start: int = 0,
             count: int | None = None, workers: int | None = None, nice: int = 0, burst: bool = False,
-            ray: str | None = None) -> Iterator[dict[str, Any]]:
+            ray: str | None = None, shard: tuple[int, int] = (0, 1)) -> Iterator[dict[str, Any]]:
     """The batches of `synth.stream` as numpy dicts, uint8 images (B, H, W) as `collate` makes them: a training
     loop of its own takes them with no tf.data threads beside its step (those slow a step on the same cores).
-    Same samples, same arguments (`ray` as in `render_messages`); TensorFlow is not imported."""
+    Same samples, same arguments (`ray` as in `render_messages`); TensorFlow is not imported.
+
+    `shard=(i, n)`: only batches i, i + n, i + 2n, ... of those from `start` (within `count`), rendered alone:
+    one of n trainers' slice of the stream (`train.distribute`)."""
     config = config or SynthConfig()
     if batch_size < 1:
         raise SynthError(f"batch_size={batch_size}: give at least 1")
+    index, shards = shard
+    if not 0 <= index < shards:
+        raise SynthError(f"shard={shard}: give (index, shards) with 0 <= index < shards")
+    if shards > 1:  # a message per batch: the next of this shard is not its neighbour
+        first = start + index * batch_size
+        return render_messages(config, seed, batch_size, first, None if count is None else start + count - first,
+                               workers, nice, burst, ray, stride=shards * batch_size)
     size = message_size(config, batch_size, FEED_MESSAGE_BYTES)
     messages = render_messages(config, seed, size, start, count, workers, nice, burst, ray)
 

@@ -14,7 +14,7 @@ from synth.config import SynthConfig, config_from_json
 from synth.errors import SynthError
 from synth.files import read_json, read_text
 from synth.flags import add_config_args, apply_data_flags, check_one_start, run_cli, text_weights
-from train.config import FEEDS
+from train.config import DISTRIBUTES, FEEDS
 
 
 def _fit_config(a: argparse.Namespace):
@@ -40,6 +40,7 @@ def _fit_config(a: argparse.Namespace):
                         ("seed", "seed"), ("eval_every", "eval_every"), ("val_count", "val_count"),
                         ("val_dir", "val_dir"), ("patience", "patience"), ("checkpoint_every", "checkpoint_every"),
                         ("workers", "workers"), ("feed", "feed"), ("holdout_fraction", "holdout_fraction"),
+                        ("ray", "ray"), ("distribute", "distribute"),
                         ("max_minutes", "max_minutes"), ("ema", "ema"), ("init", "init"),
                         ("val_best", "val_best"), ("val_metric", "val_metric"),
                         ("holdout_seed", "holdout_seed")]:
@@ -180,6 +181,10 @@ def parser() -> argparse.ArgumentParser:
                    "without a GPU); overlap: render beside the step (the default with a GPU)")
     f.add_argument("--workers", type=int, help="rendering processes (default: every core for a burst feed, 1 "
                    "beside an overlapped step)")
+    f.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS", help="render the stream on a Ray cluster "
+                   "(the ray extra): HOST:PORT of its head, 'auto', ray://HOST:PORT; alone, an instance here")
+    f.add_argument("--distribute", choices=DISTRIBUTES, help="tf.distribute: mirrored (every local GPU) or "
+                   "multiworker (the hosts TF_CONFIG names; start the same command on each); --batch is per replica")
     f.add_argument("--holdout-fonts", help="comma-separated font names never used in training")
     f.add_argument("--holdout-fraction", type=float, help="hold out this fraction of the fonts")
     f.add_argument("--holdout-seed", type=int)

@@ -11,6 +11,8 @@ from synth.rng import MASK64
 VAL_SEED_OFFSET = 1_000_003
 #: `TrainConfig.feed`'s choices
 FEEDS = ("auto", "burst", "overlap")
+#: `TrainConfig.distribute`'s choices (see train.distribute)
+DISTRIBUTES = ("none", "mirrored", "multiworker")
 
 
 @dataclass
@@ -38,6 +40,11 @@ class TrainConfig:
     feed: str = "auto"
     #: rendering processes (None: every core for a burst feed, one beside an overlapped step)
     workers: int | None = None
+    #: render on the Ray cluster at this address instead ("local": an instance here; see synth.cluster)
+    ray: str | None = None
+    #: tf.distribute: "none", "mirrored" (every local GPU) or "multiworker" (the hosts TF_CONFIG names); each of
+    #: the R replicas takes `batch_size` samples of a step, R * batch_size in all (train.distribute)
+    distribute: str = "none"
     eval_every: int = 500
     val_count: int = 1000
     #: a folder with labels.tsv (real images) to validate on instead of rendered samples
@@ -79,6 +86,8 @@ class TrainConfig:
         for name, flag in (("seed", "--seed"), ("holdout_seed", "holdout_seed")):
             if not 0 <= getattr(self, name) <= MASK64:
                 out.append(f"{flag} {getattr(self, name)}: give a seed from 0 to {MASK64}")
+        if self.distribute not in DISTRIBUTES:
+            out.append(f"--distribute {self.distribute!r}: choose one of {', '.join(DISTRIBUTES)}")
         if self.workers is not None and self.workers < 0:
             out.append(f"--workers {self.workers}: give 0 (render in the training process) or more")
         if not 0 < self.learning_rate < 1:

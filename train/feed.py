@@ -17,6 +17,7 @@ from synth.errors import SynthError
 from synth.pool import default_workers
 from train.config import FEEDS, FitConfig, TrainConfig
 from train.data import curriculum
+from train.distribute import Replicas
 from train.prefetch import prefetch
 
 
@@ -29,18 +30,22 @@ def feed_mode(t: TrainConfig) -> str:
     return "overlap" if tf.config.list_physical_devices("GPU") else "burst"
 
 
-def training_batches(cfg: FitConfig, data: SynthConfig, start_step: int, burst: bool) -> Iterator[dict[str, Any]]:
+def training_batches(cfg: FitConfig, data: SynthConfig, start_step: int, burst: bool, reps: Replicas | None = None
+                     ) -> Iterator[dict[str, Any]]:
     """The stream's batches as numpy arrays, uint8 images that the step makes float: tf.data's threads beside the
-    step cost it more than the rendering does (paired rounds in docs/benchmarks.md)."""
+    step cost it more than the rendering does (paired rounds in docs/benchmarks.md). With replicas, this
+    worker's slice of each global batch (`train.distribute`)."""
     t = cfg.train
+    reps = reps or Replicas()
     workers = t.workers if t.workers is not None else default_workers() if burst else 1
+    size, per_step = reps.local * t.batch_size, reps.total * t.batch_size
     step = start_step
     for end, phase in curriculum(cfg, data):
         if step >= end:
             continue
         # niced workers: beside the step, it keeps the cores and rendering fills its threads' waits
-        for batch in batches(phase, seed=t.seed, batch_size=t.batch_size, start=step * t.batch_size,
-                             count=(end - step) * t.batch_size, workers=workers, nice=19, burst=burst):
+        for batch in batches(phase, seed=t.seed, batch_size=size, start=step * per_step, count=(end - step) * per_step,
+                             workers=workers, nice=19, burst=burst, ray=t.ray, shard=reps.shard):
             yield batch
             step += 1
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import copy
 import json
 import math
+import sys
+import tempfile
 import time
 from contextlib import ExitStack, closing
 from dataclasses import asdict, dataclass
@@ -27,7 +29,7 @@ from synth.errors import SynthError
 from synth.files import writing
 from synth.fonts import library
 from synth.version import __version__
-from train import checkpoint, ctc, mix
+from train import checkpoint, ctc, distribute, mix
 from train.config import FitConfig
 from train.data import curriculum, resolve_holdout
 from train.feed import feed_mode, step_inputs, training_batches
@@ -60,6 +62,7 @@ def fit(cfg: FitConfig, out: str | Path, progress: bool = True) -> FitResult:
     # everything a config can get wrong is checked before the dir is written: a refused config must not be
     # saved, or running again with the flags fixed would be refused as "another config"
     cfg.validate()
+    reps = distribute.replicas(t.distribute)  # first: MultiWorkerMirroredStrategy must precede TensorFlow's work
     if Path(out).exists() and not Path(out).is_dir():
         raise SynthError(f"--out {out} is a file; give a folder (new, or the run's to resume it)")
     _, held = resolve_holdout(cfg)
@@ -72,47 +75,79 @@ def fit(cfg: FitConfig, out: str | Path, progress: bool = True) -> FitResult:
     alphabet = Alphabet(data.alphabet)
     rc = data.render
     keras.utils.set_random_seed(t.seed)  # before the model is built: its initial weights draw from it
-    model = build_model(t.model, alphabet.size, rc.height, rc.width)
+    with reps.scope():
+        model = build_model(t.model, alphabet.size, rc.height, rc.width)
     max_len = max(p.text.label_len for _, p in curriculum(cfg, data))
     if rc.width is not None:
         ctc.check_output_steps(max_len, output_steps(model, rc.width))
     real = [mix.load(item, alphabet, rc.height, rc.width, max_len) for item in t.mix]
     if sum(r.ratio for r in real) >= 1.0:
         raise SynthError(f"--mix shares add up to {sum(r.ratio for r in real):g}; leave the stream some of each batch")
-    start = initial_weights(t.init, model, alphabet) if t.init else None
-    with writing(Path(out), "train fit"):  # one run per model dir at a time
-        validator = Validator(cfg, data, model, alphabet)  # reads the real sets: a bad one is refused here
-        run_dir = ModelDir(out)
+    start = initial_weights(t.init, model, alphabet) if t.init and reps.chief else None
+    with ExitStack() as place:
+        if reps.chief:  # one run per model dir at a time
+            place.enter_context(writing(Path(out), "train fit"))
+            run_dir = ModelDir(out)
+        else:  # the chief keeps the run; another worker's logs go where they do no harm
+            run_dir = ModelDir(place.enter_context(tempfile.TemporaryDirectory(prefix="synthocr-worker-")))
+        # reads the real sets: a bad one is refused here
+        validator = Validator(cfg, data, model, alphabet) if reps.chief else None
         cfg = run_dir.prepare(cfg)
         run_dir.check_model(model)
         schedule = WarmupCosine(t.learning_rate, t.warmup_steps, t.steps, t.final_lr_fraction)
-        optimizer = keras.optimizers.Adam(schedule, clipnorm=t.clipnorm, use_ema=t.ema > 0,
-                                          ema_momentum=t.ema or 0.99)
+        with reps.scope():
+            optimizer = keras.optimizers.Adam(schedule, clipnorm=t.clipnorm, use_ema=t.ema > 0,
+                                              ema_momentum=t.ema or 0.99)
+            optimizer.build(model.trainable_variables)
         state = checkpoint.restore(run_dir.checkpoints, model, optimizer)
         if state is None:
             state = {"step": 0, "best": None, "bad_evals": 0}
             if start is not None:  # a new run from a trained model's weights; a resumed one has its own
                 model.set_weights(start)
+        _start_together(reps, model, optimizer, state)
         meta = {
             "version": __version__, "model": t.model, "height": rc.height, "width": rc.width,
             "output_steps": output_steps(model, rc.width) if rc.width else None,
             "parameters": model.count_params(), "layers": layer_names(model),
             "train_fonts": library(data.fonts, data.alphabet).manifest(), "holdout_fonts": held,
+            "replicas": reps.total,
         }
         alphabet.save(run_dir.path / "alphabet.json")
-        loop = _Loop(cfg, run_dir, model, optimizer, schedule, state, meta)
+        loop = _Loop(cfg, run_dir, model, optimizer, schedule, state, meta, reps)
         loop.write_meta()
         with ExitStack() as stack:  # unwound in reverse: the feed (its thread and render workers) first
-            loop.open(stack, progress)
-            stream = training_batches(cfg, data, loop.step, burst)
+            loop.open(stack, progress and reps.chief)
+            stream = training_batches(cfg, data, loop.step, burst, reps)
             if real:
-                stream = mix.mixed(stream, real, alphabet, t.seed, loop.step, t.batch_size)
+                stream = mix.mixed(stream, real, alphabet, t.seed, loop.step, reps.local * t.batch_size, reps.shard)
             feed = stack.enter_context(closing(step_inputs(stream, ahead=not burst)))
-            loop.run(feed, make_train_step(model, optimizer), validator)
-        if not run_dir.model_file.exists():
+            try:
+                loop.run(feed, make_train_step(model, optimizer, reps), validator)
+            except tf.errors.OpError as e:
+                lost = distribute.peer_lost(e) if reps.workers > 1 else None
+                if lost is None:
+                    raise
+                raise lost from None
+        if reps.chief and not run_dir.model_file.exists():
             with averaged_weights(model, optimizer):
                 run_dir.save_model(model)
         return FitResult(loop.step, state["best"], loop.stopped_early)
+
+
+def _start_together(reps: distribute.Replicas, model: keras.Model, optimizer: keras.optimizers.Optimizer,
+                    state: dict[str, Any]) -> None:
+    """Every worker from the chief's weights, optimizer and place in the run (its checkpoint, or its start)."""
+    if reps.chief and state.get("replicas", reps.total) != reps.total:
+        print(f"note: this run was trained on {state['replicas']} replicas and goes on with {reps.total}: each step "
+              f"now takes {reps.total} x --batch samples, from the stream position its step number gives",
+              file=sys.stderr)
+    state["replicas"] = reps.total
+    if reps.workers == 1:
+        return
+    reps.sync_variables(model.weights + optimizer.variables)
+    decay = state.get("decay", state.get("progress", 0.0))
+    step, decay = reps.from_chief([tf.constant(state["step"], tf.float64), tf.constant(decay, tf.float64)])
+    state.update(step=int(step), decay=float(decay))
 
 
 def initial_weights(init: str, model: keras.Model, alphabet: Alphabet) -> list[np.ndarray]:
@@ -137,8 +172,8 @@ class _Loop:
 
     def __init__(self, cfg: FitConfig, run_dir: ModelDir, model: keras.Model,
                  optimizer: keras.optimizers.Optimizer, schedule: WarmupCosine, state: dict[str, Any],
-                 meta: dict[str, Any]):
-        self.t, self.run_dir, self.model, self.optimizer = cfg.train, run_dir, model, optimizer
+                 meta: dict[str, Any], reps: distribute.Replicas):
+        self.t, self.run_dir, self.model, self.optimizer, self.reps = cfg.train, run_dir, model, optimizer, reps
         self.schedule, self.state, self.meta = schedule, state, meta
         self.step = self.start_step = state["step"]
         # the decay's position is saved as "decay" ("progress" in checkpoints of version 0.3)
@@ -167,7 +202,7 @@ class _Loop:
         self.history.write(json.dumps(row) + "\n")
         self.history.flush()
 
-    def run(self, feed: Any, train_step: Any, validator: Validator) -> None:
+    def run(self, feed: Any, train_step: Any, validator: Validator | None) -> None:
         t = self.t
         self.started = time.perf_counter()
         for inputs in feed:
@@ -181,11 +216,11 @@ class _Loop:
                 raise SynthError(f"the loss became {self.losses[-1]} at step {self.step}; lower --lr and resume")
             if self.step % LOG_EVERY == 0 or self.step == t.steps:
                 self.log()
-            time_up = bool(t.max_minutes) and self.elapsed() > 60 * t.max_minutes
+            time_up = self.time_up()
             if self.step % t.eval_every == 0 or self.step == t.steps or time_up:
                 self.evaluate(validator)
             self.stopped_early = self.stopped_early or time_up
-            if self.step % t.checkpoint_every == 0 or self.step == t.steps or self.stopped_early:
+            if self.reps.chief and (self.step % t.checkpoint_every == 0 or self.step == t.steps or self.stopped_early):
                 self.state["step"] = self.step
                 checkpoint.save(self.run_dir.checkpoints, self.model, self.optimizer, self.state)
                 self.write_meta()
@@ -194,6 +229,14 @@ class _Loop:
                                "is up")
                 break
 
+    def time_up(self) -> bool:
+        """Whether --max-minutes are up: every worker's clock differs, so with several they agree on it, at
+        log steps."""
+        over = bool(self.t.max_minutes) and self.elapsed() > 60 * self.t.max_minutes
+        if self.reps.workers == 1:
+            return over
+        return bool(self.t.max_minutes) and self.step % LOG_EVERY == 0 and self.reps.agree(over)
+
     def elapsed(self) -> float:
         """Seconds of this call's training, with the last evaluation's time held in reserve for the final one."""
         return time.perf_counter() - self.started + self.reserve
@@ -201,14 +244,22 @@ class _Loop:
     def log(self) -> None:
         mean = float(np.mean(self.losses[-LOG_EVERY:]))
         self.bar.set_postfix(loss=f"{mean:.3f}")
-        rate = (self.step - self.start_step) * self.t.batch_size / (time.perf_counter() - self.started)
+        rate = (self.step - self.start_step) * self.t.batch_size * self.reps.total / (time.perf_counter() -
+                                                                                       self.started)
         with self.writer.as_default(step=self.step):
             tf.summary.scalar("loss", mean)
             tf.summary.scalar("learning_rate", float(self.schedule(self.step)))
             tf.summary.scalar("samples_per_second", rate)
         self.record({"step": self.step, "loss": mean, "samples_per_second": rate, "skipped": self.skipped})
 
-    def evaluate(self, validator: Validator) -> None:
+    def evaluate(self, validator: Validator | None) -> None:
+        """Score the validation sets, keep the model if it improved, and stop when patience is out (the chief;
+        every worker takes its decision to stop)."""
+        if validator is not None:
+            self._evaluate(validator)
+        self.stopped_early = self.reps.agree(self.stopped_early)
+
+    def _evaluate(self, validator: Validator) -> None:
         t_eval = time.perf_counter()
         with averaged_weights(self.model, self.optimizer):
             every = validator.evaluate()

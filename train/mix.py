@@ -89,14 +89,15 @@ def pick(real: RealSet, k: int, seed: int) -> tuple[np.ndarray, str]:
 
 
 def mixed(batches: Iterator[dict[str, Any]], sets: list[RealSet], alphabet: Alphabet, seed: int, start_step: int,
-          batch_size: int) -> Iterator[dict[str, Any]]:
+          batch_size: int, shard: tuple[int, int] = (0, 1)) -> Iterator[dict[str, Any]]:
     """`batches` (as `synth.batches` gives them, from step `start_step`) with the last samples of each replaced
-    by real ones, each set taking its share."""
-    step = start_step
-    for batch in batches:
+    by real ones, each set taking its share. `shard=(i, n)`: the batches are shard i of n of the stream's (as
+    `synth.batches` takes it), so step s takes the real samples of batch s * n + i."""
+    index, shards = shard
+    for n, batch in enumerate(batches):
+        step = (start_step + n) * shards + index
         if not any(slots(step, batch_size, real.ratio)[1] for real in sets):  # no real sample this step
             yield batch
-            step += 1
             continue
         images, texts, fonts = list(batch["image"]), list(batch["text"]), list(batch["font"])
         widths = list(batch["width"])
@@ -117,4 +118,3 @@ def mixed(batches: Iterator[dict[str, Any]], sets: list[RealSet], alphabet: Alph
             lengths[i] = len(ids)
         yield {**batch, "image": stacked, "width": widths_, "label": labels, "label_length": lengths, "text": texts,
                "font": fonts}
-        step += 1

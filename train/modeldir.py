@@ -17,7 +17,7 @@ from train.config import FitConfig
 
 MODEL_FILE = "model.keras"
 #: fields a resumed run may change: how it runs, and the learning rate (to be lowered after a NaN loss)
-OPERATIONAL = ("steps", "feed", "workers", "eval_every", "checkpoint_every", "patience", "max_minutes",
+OPERATIONAL = ("steps", "feed", "workers", "ray", "eval_every", "checkpoint_every", "patience", "max_minutes",
                "learning_rate")
 
 
