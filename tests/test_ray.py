@@ -1,6 +1,7 @@
 """Rendering on Ray (the ray extra), on a local instance of 2 CPUs: the same bytes as here, resumable, clear errors."""
 
 import functools
+import json
 import os
 import signal
 import subprocess
@@ -138,3 +139,16 @@ def test_without_ray_installed_the_message_names_the_extra(monkeypatch, tmp_path
         synth.write(SynthConfig(), tmp_path / "x", 5, ray="local", progress=False)
     with pytest.raises(SynthError, match=r"synthocr\[ray\]"):
         batches(SynthConfig(), count=5, ray="local")
+
+
+def test_train_fit_on_a_ray_fed_stream_is_the_local_run(head, tmp_path, tiny_config):
+    """--ray feeds the step from the cluster: the same batches, so the same losses as the local feed."""
+    from train.fit import fit
+
+    logs = {}
+    for name, ray_address in (("local", None), ("ray", head)):
+        cfg = tiny_config(steps=100, ray=ray_address, eval_every=100, checkpoint_every=100, val_count=32)
+        assert fit(cfg, tmp_path / name, progress=False).step == 100
+        rows = (tmp_path / name / "history.jsonl").read_text().splitlines()
+        logs[name] = [json.loads(r)["loss"] for r in rows if '"loss"' in r]
+    assert logs["ray"] == logs["local"] and len(logs["ray"]) == 2

@@ -12,6 +12,7 @@ import math
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from contextlib import ExitStack, closing
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -32,7 +33,7 @@ from synth.version import __version__
 from train import checkpoint, ctc, distribute, mix
 from train.config import FitConfig
 from train.data import curriculum, resolve_holdout
-from train.feed import feed_mode, step_inputs, training_batches
+from train.feed import Feed, feed_mode, start_workers, step_inputs, training_batches
 from train.modeldir import ModelDir, layer_names
 from train.models import build_model, output_steps
 from train.schedule import DecayClock, WarmupCosine
@@ -117,10 +118,16 @@ def fit(cfg: FitConfig, out: str | Path, progress: bool = True) -> FitResult:
         loop.write_meta()
         with ExitStack() as stack:  # unwound in reverse: the feed (its thread and render workers) first
             loop.open(stack, progress and reps.chief)
-            stream = training_batches(cfg, data, loop.step, burst, reps)
-            if real:
-                stream = mix.mixed(stream, real, alphabet, t.seed, loop.step, reps.local * t.batch_size, reps.shard)
-            feed = stack.enter_context(closing(step_inputs(stream, ahead=not burst)))
+
+            def open_at(step: int, workers: int) -> Iterator[tuple[tf.Tensor, ...]]:
+                stream = training_batches(cfg, data, step, burst, reps, workers)
+                if real:
+                    stream = mix.mixed(stream, real, alphabet, t.seed, step, reps.local * t.batch_size, reps.shard)
+                return step_inputs(stream, ahead=not burst)
+
+            # beside a GPU's step, render workers are added while it waits on them (unless the user set them)
+            grow = not burst and t.workers is None and t.ray is None
+            feed = stack.enter_context(closing(Feed(open_at, loop.step, start_workers(t, burst), grow)))
             try:
                 loop.run(feed, make_train_step(model, optimizer, reps), validator)
             except tf.errors.OpError as e:
@@ -202,9 +209,10 @@ class _Loop:
         self.history.write(json.dumps(row) + "\n")
         self.history.flush()
 
-    def run(self, feed: Any, train_step: Any, validator: Validator | None) -> None:
+    def run(self, feed: Feed, train_step: Any, validator: Validator | None) -> None:
         t = self.t
-        self.started = time.perf_counter()
+        self.feed = feed
+        self.started = self.window_started = time.perf_counter()
         for inputs in feed:
             self.state["decay"] = self.clock.update(self.step, self.elapsed())
             loss, n_bad = train_step(*inputs)
@@ -244,13 +252,19 @@ class _Loop:
     def log(self) -> None:
         mean = float(np.mean(self.losses[-LOG_EVERY:]))
         self.bar.set_postfix(loss=f"{mean:.3f}")
-        rate = (self.step - self.start_step) * self.t.batch_size * self.reps.total / (time.perf_counter() -
-                                                                                       self.started)
+        now = time.perf_counter()
+        rate = (self.step - self.start_step) * self.t.batch_size * self.reps.total / (now - self.started)
+        waited, note = self.feed.window(now - self.window_started)
+        self.window_started = now
+        if note:
+            self.bar.write(f"step {self.step}: {note}")
         with self.writer.as_default(step=self.step):
             tf.summary.scalar("loss", mean)
             tf.summary.scalar("learning_rate", float(self.schedule(self.step)))
             tf.summary.scalar("samples_per_second", rate)
-        self.record({"step": self.step, "loss": mean, "samples_per_second": rate, "skipped": self.skipped})
+            tf.summary.scalar("data_wait", waited)
+        self.record({"step": self.step, "loss": mean, "samples_per_second": rate, "skipped": self.skipped,
+                     "data_wait": waited, "render_workers": self.feed.workers})
 
     def evaluate(self, validator: Validator | None) -> None:
         """Score the validation sets, keep the model if it improved, and stop when patience is out (the chief;
