@@ -88,6 +88,7 @@ def start_workers(out: Path, steps: int, ports: list[int], logs: Path, tag: str)
     return procs
 
 
+@pytest.mark.slow
 def test_two_workers_train_one_model_and_resume_after_a_kill(tmp_path):
     """MultiWorkerMirroredStrategy over two processes on localhost: the chief keeps the run; both killed mid-run
     (a preempted job), both started again with the same command, they go on from the chief's checkpoint."""
@@ -135,6 +136,7 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
+@pytest.mark.slow
 def test_mirrored_replicas_of_one_process_each_take_their_slice(tmp_path):
     """MirroredStrategy over two logical CPUs (as over two GPUs): one process, two replicas, each its rows of the
     worker's batch of 2 x --batch."""

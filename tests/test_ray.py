@@ -65,6 +65,7 @@ def test_a_ray_stream_yields_the_local_streams_batches(head, make_config):
         assert a["text"] == b["text"] and np.array_equal(a["image"], b["image"])
 
 
+@pytest.mark.slow
 def test_a_killed_ray_driver_resumes_to_the_same_bytes(head, make_config, tmp_path):
     """The driver killed mid-run on a cluster that lives on: the same command again makes only what is missing."""
     cfg = make_config()
@@ -141,6 +142,7 @@ def test_without_ray_installed_the_message_names_the_extra(monkeypatch, tmp_path
         batches(SynthConfig(), count=5, ray="local")
 
 
+@pytest.mark.slow
 def test_train_fit_on_a_ray_fed_stream_is_the_local_run(head, tmp_path, tiny_config):
     """--ray feeds the step from the cluster: the same batches, so the same losses as the local feed."""
     from train.fit import fit
