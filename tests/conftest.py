@@ -6,8 +6,11 @@ made fonts are saved byte-for-byte the same every run, so their cache entries ar
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import string
+import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,6 +42,28 @@ def fails(argv: list[str], capsys: pytest.CaptureFixture, main: Callable[[list[s
     assert len(lines) == 1 and lines[0].startswith("error: "), err
     assert "Traceback" not in err
     return lines[0]
+
+
+def files_under(folder: Path) -> dict[str, bytes]:
+    """Every file under `folder` by its relative path: two datasets compared byte for byte."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def kill_when(cmd: list[str], ready: Callable[[], bool], cwd: Path, what: str, timeout: float = 120) -> None:
+    """Run `cmd` (with this checkout on its path) in a process group of its own, and kill the group with SIGKILL,
+    as a crash would, once `ready()` holds; fail if the command ends first, or `what` does not come in time."""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, start_new_session=True, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + timeout
+        while not ready():
+            assert proc.poll() is None, proc.stderr.read().decode()
+            assert time.monotonic() < deadline, f"no {what} in time"
+            time.sleep(0.002)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
 
 
 def lmdb_of(path: Path, items: dict[bytes, bytes]) -> Path:

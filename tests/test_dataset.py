@@ -1,14 +1,13 @@
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+from conftest import files_under, kill_when
 
 import synth
 from synth import Renderer, SynthConfig, SynthError
@@ -16,10 +15,6 @@ from synth.dataset import ARGS_FILE, iter_samples
 from synth.streaming import numpy_batches
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-def files_under(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def elements(ds) -> list[dict]:
@@ -114,18 +109,7 @@ def render_cmd(out: Path, count: int) -> list[str]:
 def test_killed_render_resumes_to_the_same_bytes(tmp_path):
     count = 400  # 20 shards: rendering the rest takes long enough to kill the run after its first shard
     out = tmp_path / "resumed"
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.Popen(render_cmd(out, count), cwd=tmp_path, env=env, start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 120
-        while not (out / "images" / "00000").exists():
-            assert proc.poll() is None, proc.stderr.read().decode()
-            assert time.monotonic() < deadline, "no shard appeared"
-            time.sleep(0.001)
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)  # the run and its worker process, as a crash would
-        proc.wait()
+    kill_when(render_cmd(out, count), (out / "images" / "00000").exists, tmp_path, "shard")  # and its worker
     assert not (out / "manifest.json").exists(), "the run finished before it was killed: raise the count"
     # under their final names, shards are whole; a shard being written has a hidden temporary name
     complete = [p for p in (out / "images").iterdir() if not p.name.startswith(".")]
@@ -145,7 +129,8 @@ def test_killed_render_resumes_to_the_same_bytes(tmp_path):
     (out / "images" / f".tmp-00003-{2**22}").mkdir()
     (out / "images" / f".tmp-00003-{2**22}" / "00000060.png").write_bytes(b"half")
     (out / f".labels.tsv.tmp-{2**22}").write_text("half")
-    done = subprocess.run(render_cmd(out, count), cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(render_cmd(out, count), cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(REPO)},
+                          capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert {p.name: p.stat().st_mtime_ns for p in (out / "images").iterdir() if p.name in kept} == kept  # reused
 

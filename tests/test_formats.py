@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import cv2
 import lmdb
 import numpy as np
 import pytest
-from conftest import lmdb_of
+from conftest import kill_when, lmdb_of
 
 import synth
 from synth.cli import main as synth_main
@@ -119,22 +117,13 @@ def test_a_killed_lmdb_render_resumes_to_the_same_contents(tmp_path):
     count, out = 600, tmp_path / "resumed"
     cmd = [sys.executable, "-m", "synth", "render", "--count", str(count), "--shard-size", "20", "--format", "lmdb",
            "--workers", "1", "--quiet", "--out", str(out)]
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, start_new_session=True, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 120
-        while not (out / "data.mdb").exists() or not shards_done(out):
-            assert proc.poll() is None, proc.stderr.read().decode()
-            assert time.monotonic() < deadline, "no shard was committed"
-            time.sleep(0.005)
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+    kill_when(cmd, lambda: (out / "data.mdb").exists() and bool(shards_done(out)), tmp_path, "committed shard")
     assert not (out / "manifest.json").exists(), "the run finished before it was killed: raise the count"
     done = shards_done(out)
     assert 1 <= done < count // 20
     assert b"num-samples" not in lmdb_items(out)  # a DTRB reader does not take an unfinished database
-    assert subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, timeout=600).returncode == 0
+    assert subprocess.run(cmd, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True,
+                          timeout=600).returncode == 0
     ref = synth.write(SynthConfig(), tmp_path / "uninterrupted", count, fmt="lmdb", shard_size=20, workers=0,
                       progress=False)
     assert lmdb_items(out) == lmdb_items(ref)

@@ -3,14 +3,13 @@
 import functools
 import json
 import os
-import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import files_under, kill_when
 
 import synth
 from synth import SynthConfig, SynthError, cluster
@@ -21,10 +20,6 @@ from synth.streaming import numpy_batches
 ray = pytest.importorskip("ray")
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-def files_under(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 @pytest.fixture(scope="module")
@@ -74,17 +69,7 @@ def test_a_killed_ray_driver_resumes_to_the_same_bytes(head, make_config, tmp_pa
     out, count = tmp_path / "killed", 3000
     cmd = [sys.executable, "-m", "synth", "render", "--config", str(config), "--count", str(count), "--shard-size",
            "50", "--out", str(out), "--ray", head, "--quiet"]
-    proc = subprocess.Popen(cmd, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(REPO)}, start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 120
-        while not (out / "images").is_dir() or len(os.listdir(out / "images")) < 3:
-            assert proc.poll() is None, proc.stderr.read().decode()
-            assert time.monotonic() < deadline, "no shard appeared"
-            time.sleep(0.01)
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+    kill_when(cmd, lambda: (out / "images").is_dir() and len(os.listdir(out / "images")) >= 3, tmp_path, "shard")
     assert not (out / "manifest.json").exists(), "the run finished before it was killed: raise the count"
     made = {p.name for p in (out / "images").iterdir() if not p.name.startswith(".")}
     assert 1 <= len(made) < count // 50
