@@ -12,12 +12,13 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from itertools import islice
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from synth.errors import SynthError
 
@@ -45,13 +46,16 @@ def _check_reachable(address: str) -> None:
     """Fail in seconds on an address nothing answers at: Ray's own connection retries for minutes."""
     if address in ("local", "auto"):
         return
-    hostport = address.removeprefix("ray://")
-    host, _, port = hostport.rpartition(":")
-    if not host or not port.isdigit():
+    try:
+        parts = urlsplit(address if address.startswith("ray://") else f"//{address}")
+        host, port = parts.hostname, parts.port or (10001 if parts.scheme == "ray" else None)  # [::1]:6379 too
+    except ValueError:
+        host = port = None
+    if not host or port is None or parts.scheme not in ("", "ray"):
         raise SynthError(f"--ray {address!r} is not a Ray address; give HOST:PORT (the head's GCS port, 6379 by "
                          "default), ray://HOST:10001 (Ray Client), 'auto' (the cluster of `ray start`), or 'local'")
     try:
-        socket.create_connection((host, int(port)), timeout=CONNECT_SECONDS).close()
+        socket.create_connection((host, port), timeout=CONNECT_SECONDS).close()
     except OSError as e:
         raise SynthError(f"no Ray cluster answers at {address} ({e.strerror or e}); start one with `ray start --head` "
                          "and pass the address it prints, or give --ray local for an instance on this machine"
@@ -90,14 +94,19 @@ def connect(address: str, num_cpus: int | None = None) -> Any:
     return ray
 
 
-_states: dict[str, Any] = {}
+#: runs whose state a worker process keeps (a worker serves many tasks, of several streams at once, and outlives
+#: the runs of a long-lived driver)
+KEEP_STATES = 4
+_states: OrderedDict[str, Any] = OrderedDict()
 
 
 def _run(token: str, make_state: Callable[[], Any], fn: Callable, args: tuple) -> Any:
-    """A task: fn(state, *args), the state made once per worker process and run (a worker serves many tasks)."""
+    """A task: fn(state, *args), the state made once per worker process and run."""
     if token not in _states:
-        _states.clear()  # one run's state at a time: a worker outlives the runs of a long-lived driver
         _states[token] = make_state()
+        while len(_states) > KEEP_STATES:
+            _states.popitem(last=False)
+    _states.move_to_end(token)
     return fn(_states[token], *args)
 
 
@@ -119,8 +128,9 @@ def run_ordered(make_state: Callable[[], Any], fn: Callable, tasks: Iterable[tup
             pending.extend(remote.remote(token, factory, fn, t) for t in islice(it, 1))
             yield result
     finally:
-        for ref in pending:
-            ray.cancel(ref, force=True)
+        if ray.is_initialized():  # not after an exit's shutdown, which took the tasks with it
+            for ref in pending:
+                ray.cancel(ref, force=True)
 
 
 def _get(ray: Any, ref: Any, retries: int) -> Any:
@@ -133,6 +143,10 @@ def _get(ray: Any, ref: Any, retries: int) -> Any:
         raise SynthError(f"a Ray worker died while rendering, {retries + 1} times over ({type(e).__name__}); see "
                          "the worker's log (`ray logs`), then run the same command again: it makes only what is "
                          "missing") from None
+    except ray.exceptions.RayError as e:  # out of memory, no node with a CPU, ...
+        first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+        raise SynthError(f"Ray could not run a render task ({type(e).__name__}: {first[:200]}); fix the cluster, "
+                         "then run the same command again: it makes only what is missing") from None
 
 
 def mark(out: Path) -> str:

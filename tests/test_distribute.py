@@ -150,3 +150,44 @@ def test_mirrored_replicas_of_one_process_each_take_their_slice(tmp_path):
     assert json.loads((out / "meta.json").read_text())["replicas"] == 2
     losses = [json.loads(line)["loss"] for line in (out / "history.jsonl").read_text().splitlines() if '"loss"' in line]
     assert losses[-1] < losses[0], losses
+
+
+CLIPPED_ON_ONE_AND_TWO_CPUS = """
+import json
+import numpy as np
+import tensorflow as tf
+tf.config.set_logical_device_configuration(tf.config.list_physical_devices("CPU")[0],
+                                           [tf.config.LogicalDeviceConfiguration()] * 2)
+import keras
+from train.distribute import Replicas, make_replicated_step
+
+def terms(images, labels, label_length, widths):
+    return tf.reduce_sum((model(images)[:, 0] - labels) ** 2), tf.ones_like(labels)
+
+x = np.random.default_rng(0).normal(size=(8, 3)).astype("float32")
+y = 100.0 + np.arange(8, dtype="float32")  # far off: gradients far above the clip
+moved = {}
+for n in (1, 2):
+    strategy = tf.distribute.MirroredStrategy([f"/cpu:{i}" for i in range(n)])
+    with strategy.scope():
+        model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1, kernel_initializer="ones")])
+        optimizer = keras.optimizers.SGD(1.0, clipnorm=0.01)
+        optimizer.build(model.trainable_variables)
+    before = [w.copy() for w in model.get_weights()]
+    step = make_replicated_step(model, optimizer, Replicas(strategy, 0, 1, n), terms)
+    step(tf.constant(x), tf.constant(y), tf.ones(8, tf.int32), tf.ones(8, tf.int32))
+    moved[n] = [float(np.linalg.norm(a - b)) for a, b in zip(model.get_weights(), before)]
+print(json.dumps(moved))
+"""
+
+
+@pytest.mark.slow
+def test_replicas_clip_the_summed_gradient_as_one_process_does():
+    """Keras clips each replica's part of a gradient before summing: two replicas would step twice as far as one
+    process under --clipnorm. The replicated step clips the sum."""
+    done = subprocess.run([sys.executable, "-c", CLIPPED_ON_ONE_AND_TWO_CPUS], cwd=REPO, capture_output=True,
+                          text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}, timeout=TIMEOUT)
+    assert done.returncode == 0, done.stderr[-3000:]
+    moved = json.loads(done.stdout.strip().splitlines()[-1])
+    assert moved["1"] == pytest.approx([0.01, 0.01], rel=1e-3)  # each variable's gradient clipped to 0.01
+    assert moved["2"] == pytest.approx(moved["1"], rel=1e-3)

@@ -159,7 +159,7 @@ def make_replicated_step(model: keras.Model, optimizer: keras.optimizers.Optimiz
     """The training step across replicas: (a worker's batch) -> (the global batch's mean loss, samples skipped).
     `terms(images, labels, label_length, widths)` gives a replica's (summed loss, feasible mask); the loss is
     divided by the feasible count of every replica together, so that the gradients the optimizer sums are those
-    of the global mean."""
+    of the global mean, clipped as they would be in one process."""
     strategy = reps.strategy
 
     def replica_step(images: tf.Tensor, labels: tf.Tensor, label_length: tf.Tensor, widths: tf.Tensor):
@@ -168,6 +168,11 @@ def make_replicated_step(model: keras.Model, optimizer: keras.optimizers.Optimiz
             total, ok = terms(images, labels, label_length, widths)
             loss = total / tf.maximum(ctx.all_reduce("sum", tf.reduce_sum(ok)), 1.0)
         grads = tape.gradient(loss, model.trainable_variables)
+        if optimizer.clipnorm:
+            # Keras clips each replica's part of a gradient before it sums the parts: clip the sum, as one process
+            # would, and hand each replica its share of it (the parts are then far within the optimizer's clip)
+            share = 1.0 / ctx.num_replicas_in_sync
+            grads = [tf.clip_by_norm(g, optimizer.clipnorm) * share for g in ctx.all_reduce("sum", grads)]
         optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
         return loss, tf.reduce_sum(1.0 - ok)
 

@@ -42,7 +42,8 @@ def training_batches(cfg: FitConfig, data: SynthConfig, start_step: int, burst: 
                      workers: int | None = None) -> Iterator[dict[str, Any]]:
     """The stream's batches as numpy arrays, uint8 images that the step makes float: tf.data's threads beside the
     step cost it more than the rendering does (paired rounds in docs/benchmarks.md). With replicas, this
-    worker's slice of each global batch (`train.distribute`). `workers`: default `start_workers`."""
+    worker's slice of each global batch (`train.distribute`). `workers`: default `start_workers`; on Ray, --workers
+    sizes a local instance (default: every core)."""
     t = cfg.train
     reps = reps or Replicas()
     workers = start_workers(t, burst) if workers is None else workers
@@ -53,7 +54,8 @@ def training_batches(cfg: FitConfig, data: SynthConfig, start_step: int, burst: 
             continue
         # niced workers: beside the step, it keeps the cores and rendering fills its threads' waits
         for batch in batches(phase, seed=t.seed, batch_size=size, start=step * per_step, count=(end - step) * per_step,
-                             workers=workers, nice=19, burst=burst, ray=t.ray, shard=reps.shard):
+                             workers=t.workers if t.ray else workers, nice=19, burst=burst, ray=t.ray,
+                             shard=reps.shard):
             yield batch
             step += 1
 
@@ -102,11 +104,11 @@ class Feed:
         self.step += 1
         return inputs
 
-    def window(self, seconds: float) -> tuple[float, str | None]:
+    def window(self, seconds: float, more: bool = True) -> tuple[float, str | None]:
         """The share of the last `seconds` the step waited on data, and what to say of it (a feed widened, or one
-        that cannot keep up); starts the next window."""
+        that cannot keep up); starts the next window. `more`: steps follow (the last window widens nothing)."""
         share, self.waited = min(1.0, self.waited / max(seconds, 1e-9)), 0.0
-        if self.fresh or share <= WAIT_LIMIT:
+        if self.fresh or share <= WAIT_LIMIT or not more:
             self.fresh = False
             return share, None
         if self.grow and self.workers < self.most:
@@ -119,8 +121,9 @@ class Feed:
             return share, note
         if self.grow and not self.told:
             self.told = True
-            return share, (f"the step waits on data {share:.0%} of the time with {self.workers} render workers (every "
-                           "core but the trainer's): render on more machines with --ray ADDRESS")
+            return share, (f"the step waits on data {share:.0%} of the time with {self.workers} render worker"
+                           f"{'s' if self.workers > 1 else ''} (every core but the trainer's): render on more machines "
+                           "with --ray ADDRESS")
         return share, None
 
     def close(self) -> None:

@@ -7,6 +7,7 @@ run continues exactly where the killed one stopped, and no dataset is ever store
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import math
 import sys
@@ -34,7 +35,7 @@ from train import checkpoint, ctc, distribute, mix
 from train.config import FitConfig
 from train.data import curriculum, resolve_holdout
 from train.feed import Feed, feed_mode, start_workers, step_inputs, training_batches
-from train.modeldir import ModelDir, layer_names
+from train.modeldir import ModelDir, layer_names, what_it_learns
 from train.models import build_model, output_steps
 from train.schedule import DecayClock, WarmupCosine
 from train.step import averaged_weights, make_train_step
@@ -85,65 +86,67 @@ def fit(cfg: FitConfig, out: str | Path, progress: bool = True) -> FitResult:
     if sum(r.ratio for r in real) >= 1.0:
         raise SynthError(f"--mix shares add up to {sum(r.ratio for r in real):g}; leave the stream some of each batch")
     start = initial_weights(t.init, model, alphabet) if t.init and reps.chief else None
-    with ExitStack() as place:
-        if reps.chief:  # one run per model dir at a time
-            place.enter_context(writing(Path(out), "train fit"))
-            run_dir = ModelDir(out)
-        else:  # the chief keeps the run; another worker's logs go where they do no harm
-            run_dir = ModelDir(place.enter_context(tempfile.TemporaryDirectory(prefix="synthocr-worker-")))
-        # reads the real sets: a bad one is refused here
-        validator = Validator(cfg, data, model, alphabet) if reps.chief else None
-        cfg = run_dir.prepare(cfg)
-        run_dir.check_model(model)
-        schedule = WarmupCosine(t.learning_rate, t.warmup_steps, t.steps, t.final_lr_fraction)
-        with reps.scope():
-            optimizer = keras.optimizers.Adam(schedule, clipnorm=t.clipnorm, use_ema=t.ema > 0,
-                                              ema_momentum=t.ema or 0.99)
-            optimizer.build(model.trainable_variables)
-        state = checkpoint.restore(run_dir.checkpoints, model, optimizer)
-        if state is None:
-            state = {"step": 0, "best": None, "bad_evals": 0}
-            if start is not None:  # a new run from a trained model's weights; a resumed one has its own
-                model.set_weights(start)
-        _start_together(reps, model, optimizer, state)
-        meta = {
-            "version": __version__, "model": t.model, "height": rc.height, "width": rc.width,
-            "output_steps": output_steps(model, rc.width) if rc.width else None,
-            "parameters": model.count_params(), "layers": layer_names(model),
-            "train_fonts": library(data.fonts, data.alphabet).manifest(), "holdout_fonts": held,
-            "replicas": reps.total,
-        }
-        alphabet.save(run_dir.path / "alphabet.json")
-        loop = _Loop(cfg, run_dir, model, optimizer, schedule, state, meta, reps)
-        loop.write_meta()
-        with ExitStack() as stack:  # unwound in reverse: the feed (its thread and render workers) first
-            loop.open(stack, progress and reps.chief)
+    try:  # a worker gone (or failing) while the others wait in a collective: one clear error on each
+        with ExitStack() as place:
+            if reps.chief:  # one run per model dir at a time
+                place.enter_context(writing(Path(out), "train fit"))
+                run_dir = ModelDir(out)
+            else:  # the chief keeps the run; another worker's logs go where they do no harm
+                run_dir = ModelDir(place.enter_context(tempfile.TemporaryDirectory(prefix="synthocr-worker-")))
+            # reads the real sets: a bad one is refused here
+            validator = Validator(cfg, data, model, alphabet) if reps.chief else None
+            cfg = run_dir.prepare(cfg)
+            run_dir.check_model(model)
+            schedule = WarmupCosine(t.learning_rate, t.warmup_steps, t.steps, t.final_lr_fraction)
+            with reps.scope():
+                optimizer = keras.optimizers.Adam(schedule, clipnorm=t.clipnorm, use_ema=t.ema > 0,
+                                                  ema_momentum=t.ema or 0.99)
+                optimizer.build(model.trainable_variables)
+            state = checkpoint.restore(run_dir.checkpoints, model, optimizer)
+            if state is None:
+                state = {"step": 0, "best": None, "bad_evals": 0}
+                if start is not None:  # a new run from a trained model's weights; a resumed one has its own
+                    model.set_weights(start)
+            _start_together(reps, cfg, model, optimizer, state)
+            meta = {
+                "version": __version__, "model": t.model, "height": rc.height, "width": rc.width,
+                "output_steps": output_steps(model, rc.width) if rc.width else None,
+                "parameters": model.count_params(), "layers": layer_names(model),
+                "train_fonts": library(data.fonts, data.alphabet).manifest(), "holdout_fonts": held,
+                "replicas": reps.total,
+            }
+            alphabet.save(run_dir.path / "alphabet.json")
+            loop = _Loop(cfg, run_dir, model, optimizer, schedule, state, meta, reps)
+            loop.write_meta()
+            with ExitStack() as stack:  # unwound in reverse: the feed (its thread and render workers) first
+                loop.open(stack, progress and reps.chief)
 
-            def open_at(step: int, workers: int) -> Iterator[tuple[tf.Tensor, ...]]:
-                stream = training_batches(cfg, data, step, burst, reps, workers)
-                if real:
-                    stream = mix.mixed(stream, real, alphabet, t.seed, step, reps.local * t.batch_size, reps.shard)
-                return step_inputs(stream, ahead=not burst)
+                def open_at(step: int, workers: int) -> Iterator[tuple[tf.Tensor, ...]]:
+                    stream = training_batches(cfg, data, step, burst, reps, workers)
+                    if real:
+                        stream = mix.mixed(stream, real, alphabet, t.seed, step, reps.local * t.batch_size, reps.shard,
+                                           reps.local)
+                    return step_inputs(stream, ahead=not burst)
 
-            # beside a GPU's step, render workers are added while it waits on them (unless the user set them)
-            grow = not burst and t.workers is None and t.ray is None
-            feed = stack.enter_context(closing(Feed(open_at, loop.step, start_workers(t, burst), grow)))
-            try:
+                # beside a GPU's step, render workers are added while it waits on them (unless the user set them)
+                grow = not burst and t.workers is None and t.ray is None
+                feed = stack.enter_context(closing(Feed(open_at, loop.step, start_workers(t, burst), grow)))
                 loop.run(feed, make_train_step(model, optimizer, reps), validator)
-            except tf.errors.OpError as e:
-                lost = distribute.peer_lost(e) if reps.workers > 1 else None
-                if lost is None:
-                    raise
-                raise lost from None
-        if reps.chief and not run_dir.model_file.exists():
-            with averaged_weights(model, optimizer):
-                run_dir.save_model(model)
-        return FitResult(loop.step, state["best"], loop.stopped_early)
+            if reps.chief and not run_dir.model_file.exists():
+                with averaged_weights(model, optimizer):
+                    run_dir.save_model(model)
+            return FitResult(loop.step, state["best"], loop.stopped_early)
+    except tf.errors.OpError as e:
+        lost = distribute.peer_lost(e) if reps.workers > 1 else None
+        if lost is None:
+            raise
+        raise lost from None
 
 
-def _start_together(reps: distribute.Replicas, model: keras.Model, optimizer: keras.optimizers.Optimizer,
-                    state: dict[str, Any]) -> None:
-    """Every worker from the chief's weights, optimizer and place in the run (its checkpoint, or its start)."""
+def _start_together(reps: distribute.Replicas, cfg: FitConfig, model: keras.Model,
+                    optimizer: keras.optimizers.Optimizer, state: dict[str, Any]) -> None:
+    """Every worker from the chief's weights, optimizer and place in the run (its checkpoint, or its start), once
+    they are known to train the same config."""
     if reps.chief and state.get("replicas", reps.total) != reps.total:
         print(f"note: this run was trained on {state['replicas']} replicas and goes on with {reps.total}: each step "
               f"now takes {reps.total} x --batch samples, from the stream position its step number gives",
@@ -151,6 +154,11 @@ def _start_together(reps: distribute.Replicas, model: keras.Model, optimizer: ke
     state["replicas"] = reps.total
     if reps.workers == 1:
         return
+    mine = int(hashlib.sha256(json.dumps(what_it_learns(cfg), sort_keys=True).encode()).hexdigest()[:15], 16)
+    (chiefs,) = reps.from_chief([tf.constant(mine, tf.int64)])
+    if reps.agree(int(chiefs) != mine):  # every worker stops, not only the one that differs
+        raise SynthError("the workers were started with different configs (flags or --config); start every worker "
+                         "with the same command, only TF_CONFIG differing")
     reps.sync_variables(model.weights + optimizer.variables)
     decay = state.get("decay", state.get("progress", 0.0))
     step, decay = reps.from_chief([tf.constant(state["step"], tf.float64), tf.constant(decay, tf.float64)])
@@ -187,6 +195,8 @@ class _Loop:
         self.clock = DecayClock(schedule, self.step, 60 * self.t.max_minutes,
                                 state.get("decay", state.pop("progress", 0.0)))
         self.losses: list[float] = []
+        #: the chief's training time as the workers last agreed it, and at which step (`training_time`)
+        self.synced, self.synced_at = 0.0, -1
         self.skipped = 0.0
         self.stopped_early = False
         #: seconds the last evaluation took: a timed run keeps them in hand for its final one
@@ -213,8 +223,9 @@ class _Loop:
         t = self.t
         self.feed = feed
         self.started = self.window_started = time.perf_counter()
+        self.window_paused = 0.0
         for inputs in feed:
-            self.state["decay"] = self.clock.update(self.step, self.elapsed())
+            self.state["decay"] = self.clock.update(self.step, self.training_time())
             loss, n_bad = train_step(*inputs)
             self.step += 1
             self.losses.append(float(loss))
@@ -224,7 +235,8 @@ class _Loop:
                 raise SynthError(f"the loss became {self.losses[-1]} at step {self.step}; lower --lr and resume")
             if self.step % LOG_EVERY == 0 or self.step == t.steps:
                 self.log()
-            time_up = self.time_up()
+            time_up = bool(t.max_minutes) and self.training_time() > 60 * t.max_minutes
+            paused = time.perf_counter()  # evaluations and checkpoints: not in the feed's window
             if self.step % t.eval_every == 0 or self.step == t.steps or time_up:
                 self.evaluate(validator)
             self.stopped_early = self.stopped_early or time_up
@@ -232,18 +244,22 @@ class _Loop:
                 self.state["step"] = self.step
                 checkpoint.save(self.run_dir.checkpoints, self.model, self.optimizer, self.state)
                 self.write_meta()
+            self.window_paused += time.perf_counter() - paused
             if self.stopped_early:
                 self.bar.write(f"stopping at step {self.step}: no improvement in {t.patience} evaluations or time "
                                "is up")
                 break
 
-    def time_up(self) -> bool:
-        """Whether --max-minutes are up: every worker's clock differs, so with several they agree on it, at
-        log steps."""
-        over = bool(self.t.max_minutes) and self.elapsed() > 60 * self.t.max_minutes
-        if self.reps.workers == 1:
-            return over
-        return bool(self.t.max_minutes) and self.step % LOG_EVERY == 0 and self.reps.agree(over)
+    def training_time(self) -> float:
+        """Seconds of training for the decay's clock and --max-minutes: this process's, or with several workers
+        the chief's as it was at the last log step, since every worker must step with the same learning rate and
+        stop at the same step."""
+        if self.reps.workers == 1 or not self.t.max_minutes:
+            return self.elapsed()
+        if self.step % LOG_EVERY == 0 and self.step != self.synced_at:
+            (seconds,) = self.reps.from_chief([tf.constant(self.elapsed(), tf.float64)])
+            self.synced, self.synced_at = float(seconds), self.step
+        return self.synced
 
     def elapsed(self) -> float:
         """Seconds of this call's training, with the last evaluation's time held in reserve for the final one."""
@@ -254,8 +270,8 @@ class _Loop:
         self.bar.set_postfix(loss=f"{mean:.3f}")
         now = time.perf_counter()
         rate = (self.step - self.start_step) * self.t.batch_size * self.reps.total / (now - self.started)
-        waited, note = self.feed.window(now - self.window_started)
-        self.window_started = now
+        waited, note = self.feed.window(now - self.window_started - self.window_paused, self.step < self.t.steps)
+        self.window_started, self.window_paused = now, 0.0
         if note:
             self.bar.write(f"step {self.step}: {note}")
         with self.writer.as_default(step=self.step):

@@ -89,10 +89,11 @@ def pick(real: RealSet, k: int, seed: int) -> tuple[np.ndarray, str]:
 
 
 def mixed(batches: Iterator[dict[str, Any]], sets: list[RealSet], alphabet: Alphabet, seed: int, start_step: int,
-          batch_size: int, shard: tuple[int, int] = (0, 1)) -> Iterator[dict[str, Any]]:
+          batch_size: int, shard: tuple[int, int] = (0, 1), parts: int = 1) -> Iterator[dict[str, Any]]:
     """`batches` (as `synth.batches` gives them, from step `start_step`) with the last samples of each replaced
     by real ones, each set taking its share. `shard=(i, n)`: the batches are shard i of n of the stream's (as
-    `synth.batches` takes it), so step s takes the real samples of batch s * n + i."""
+    `synth.batches` takes it), so step s takes the real samples of batch s * n + i. `parts`: a batch is that many
+    replicas' slices, and each slice's last samples are replaced in turn, so that every replica gets its share."""
     index, shards = shard
     for n, batch in enumerate(batches):
         step = (start_step + n) * shards + index
@@ -101,13 +102,15 @@ def mixed(batches: Iterator[dict[str, Any]], sets: list[RealSet], alphabet: Alph
             continue
         images, texts, fonts = list(batch["image"]), list(batch["text"]), list(batch["font"])
         widths = list(batch["width"])
-        end = len(images)
+        size = len(images) // parts
+        # the places real samples take, in order: the last of every part, then the ones before them, ...
+        taken = iter([(p + 1) * size - 1 - j for j in range(size) for p in range(parts)])
         for s, real in enumerate(sets):
             first, count = slots(step, batch_size, real.ratio)
             for k in range(first, first + count):
-                end -= 1
+                at = next(taken)
                 img, text = pick(real, k, seed + s)
-                images[end], texts[end], fonts[end], widths[end] = img, text, "real", img.shape[1]
+                images[at], texts[at], fonts[at], widths[at] = img, text, "real", img.shape[1]
         images = [im[:, :w] for im, w in zip(images, widths, strict=True)]  # drop the padding before padding again
         stacked, widths_ = pad_images(images)
         labels = np.zeros_like(batch["label"])

@@ -17,8 +17,17 @@ from train.config import FitConfig
 
 MODEL_FILE = "model.keras"
 #: fields a resumed run may change: how it runs, and the learning rate (to be lowered after a NaN loss)
-OPERATIONAL = ("steps", "feed", "workers", "ray", "eval_every", "checkpoint_every", "patience", "max_minutes",
-               "learning_rate")
+#: (a change of distribute goes on with a note: its steps take another number of samples, see train.distribute)
+OPERATIONAL = ("steps", "feed", "workers", "ray", "distribute", "eval_every", "checkpoint_every", "patience",
+               "max_minutes", "learning_rate")
+
+
+def what_it_learns(cfg: FitConfig) -> dict[str, Any]:
+    """The config as a dict without its OPERATIONAL fields: what a resumed run, or each worker of one, must share."""
+    d = cfg.to_dict()
+    for k in OPERATIONAL:
+        d["train"].pop(k)
+    return d
 
 
 class ModelDir:
@@ -35,10 +44,7 @@ class ModelDir:
         """Start the dir, or check that a resumed run learns from what it started with."""
         saved_path = self.path / "config.json"
         if saved_path.exists():
-            mine, theirs = cfg.to_dict(), FitConfig.load(saved_path).to_dict()
-            for k in OPERATIONAL:
-                mine["train"].pop(k)
-                theirs["train"].pop(k)
+            mine, theirs = what_it_learns(cfg), what_it_learns(FitConfig.load(saved_path))
             if mine != theirs:
                 raise SynthError(f"{self.path} holds a run with another config ({_diff(theirs, mine)}); resume with "
                                  "the same flags (or none: the saved config is the default), or use a new --out folder")
