@@ -191,3 +191,21 @@ def test_replicas_clip_the_summed_gradient_as_one_process_does():
     moved = json.loads(done.stdout.strip().splitlines()[-1])
     assert moved["1"] == pytest.approx([0.01, 0.01], rel=1e-3)  # each variable's gradient clipped to 0.01
     assert moved["2"] == pytest.approx(moved["1"], rel=1e-3)
+
+
+@pytest.mark.slow
+def test_workers_started_with_different_configs_all_stop_saying_so(tmp_path):
+    ports = free_ports(2)
+    cluster = {"worker": [f"localhost:{p}" for p in ports]}
+    procs = []
+    for i in range(2):
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": "",
+               "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}})}
+        cmd = fit_command(tmp_path / "run", 40) + ["--seed", str(i)]  # a seed each: another stream
+        procs.append(subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                      text=True))
+    for p in procs:
+        _, err = p.communicate(timeout=TIMEOUT)
+        assert p.returncode == 2, err[-3000:]
+        assert "error: the workers were started with different configs" in err
+    assert not (tmp_path / "run" / "checkpoints").exists()
