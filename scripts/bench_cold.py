@@ -22,6 +22,7 @@ The coverage cache (~/.cache/synthocr) is left warm: it is written once per font
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -42,7 +43,9 @@ def timed(cmd: list[str], out: Path, images: int) -> float:
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                    env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
     seconds = time.perf_counter() - t0
-    made = sum(1 for p in out.rglob("*") if p.suffix in (".png", ".jpg"))
+    manifest = out / "manifest.json"  # ours: in any format; trdg: a file per image
+    made = (json.loads(manifest.read_text())["count"] if manifest.exists() else
+            sum(1 for p in out.rglob("*") if p.suffix in (".png", ".jpg")))
     assert made == images, (cmd, made, images)
     return images / seconds
 
