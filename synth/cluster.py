@@ -20,11 +20,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from synth.bounded import bounded
 from synth.errors import SynthError
 
 EXTRA = "pip install 'synthocr[ray]'"
 #: how long an address may take to answer before it is called unreachable (Ray itself waits minutes)
 CONNECT_SECONDS = 5.0
+#: how long joining may take once the address answers (Ray retries a port that is not a Ray head's for ever)
+JOIN_SECONDS = 60
 #: tasks in flight per CPU of the cluster: one running, one waiting to be read
 WINDOW = 2
 #: times Ray runs a task again after its worker or node died
@@ -40,6 +43,12 @@ def ray_module() -> Any:
     except ImportError:
         raise SynthError(f"--ray needs Ray, an optional extra: {EXTRA}") from None
     return ray
+
+
+def check(address: str) -> None:
+    """Ray installed, and `address` one that answers: what a run checks before it writes anything."""
+    ray_module()
+    _check_reachable(address)
 
 
 def _check_reachable(address: str) -> None:
@@ -86,11 +95,15 @@ def connect(address: str, num_cpus: int | None = None) -> Any:
     if num_cpus is not None and num_cpus < 1:
         raise SynthError(f"--workers {num_cpus}: a local Ray instance needs at least 1 CPU")
     try:
-        ray.init(address=address, num_cpus=num_cpus if address == "local" else None, include_dashboard=False,
-                 logging_level="ERROR", log_to_driver=False)
+        bounded(lambda: ray.init(address=address, num_cpus=num_cpus if address == "local" else None,
+                                 include_dashboard=False, logging_level="ERROR", log_to_driver=False),
+                JOIN_SECONDS, f"no Ray cluster joined at {address} in {JOIN_SECONDS} s: is it a Ray head's address "
+                "(its GCS port, 6379 by default; ray://HOST:10001 for Ray Client), and does the cluster require a "
+                "token (RAY_AUTH_MODE=token) that this environment lacks?")
     except ConnectionError as e:  # "auto" with no cluster on this machine, a refused client
         raise SynthError(f"cannot join a Ray cluster at {address!r}: {e}; start one with `ray start --head`, or give "
-                         "--ray local for an instance on this machine") from None
+                         "--ray local for an instance on this machine (a cluster that requires a token, "
+                         "RAY_AUTH_MODE=token, needs it set here too)") from None
     return ray
 
 

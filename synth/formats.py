@@ -129,7 +129,7 @@ def write_tfrecord_shard(out: Path, name: str, rows: list[Row]) -> None:
                 "image": feature(r.image), "text": feature(r.text.encode()), "font": feature(r.font.encode()),
                 "index": feature(r.index), "spec": feature(r.spec.encode()),
             }))
-            w.write(ex.SerializeToString())
+            w.write(ex.SerializeToString(deterministic=True))  # a map's order fixed: the same bytes every run
     os.replace(tmp, final)
 
 

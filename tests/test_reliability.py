@@ -526,3 +526,20 @@ def test_review_findings_stay_fixed(tiny_model, tmp_path, capsys):
     assert "holds no model.keras" in fails(["robustness", "--model", str(tmp_path / "none"), "--out",
                                             str(tmp_path / "report")], capsys, train_main)
     assert not (tmp_path / "report").exists()
+
+
+def test_a_wait_in_native_code_ends_on_ctrl_c_and_on_its_time_limit(tmp_path):
+    """synth.bounded: a cluster's join (Ray, tf.distribute) blocks in C++, where Ctrl-C would not reach Python and
+    a peer that never comes keeps it waiting for ever."""
+    code = ("import time, sys; from synth.bounded import bounded; print('waiting', flush=True); "
+            "bounded(lambda: time.sleep(30), float(sys.argv[1]), 'nobody came')")
+    began = time.monotonic()
+    late = subprocess.run([sys.executable, "-c", code, "1"], capture_output=True, text=True, timeout=60)
+    assert late.returncode == 2 and late.stderr.strip() == "error: nobody came", late.stderr
+    assert time.monotonic() - began < 20
+    p = subprocess.Popen([sys.executable, "-c", code, "60"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert p.stdout.readline() == "waiting\n"
+    time.sleep(0.5)
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=20)
+    assert p.returncode == 130 and err.strip() == "interrupted", err

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,7 +21,11 @@ from typing import Any
 import keras
 import tensorflow as tf
 
+from synth.bounded import bounded
 from synth.errors import SynthError
+
+#: how long a worker waits for the others of its cluster to start (MultiWorkerMirroredStrategy waits for ever)
+JOIN_SECONDS = 600
 
 
 @dataclass
@@ -116,7 +121,12 @@ def replicas(name: str, make_strategy: Callable[[str], tf.distribute.Strategy] |
     if name == "none":
         return Replicas()
     worker, workers = (0, 1) if name == "mirrored" else _tf_config_place()
-    strategy = (make_strategy or _strategy)(name)
+    if workers > 1:
+        print(f"worker {worker} of {workers}: waiting for the others of TF_CONFIG to start", file=sys.stderr,
+              flush=True)
+    strategy = bounded(lambda: (make_strategy or _strategy)(name), JOIN_SECONDS,
+                       f"the other workers of TF_CONFIG did not all start within {JOIN_SECONDS // 60} minutes; start "
+                       "every worker with the same command (only TF_CONFIG differing)")
     local = strategy.num_replicas_in_sync // workers
     return Replicas(strategy, worker, workers, local)
 

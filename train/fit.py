@@ -69,6 +69,10 @@ def fit(cfg: FitConfig, out: str | Path, progress: bool = True) -> FitResult:
         raise SynthError(f"--out {out} is a file; give a folder (new, or the run's to resume it)")
     _, held = resolve_holdout(cfg)
     named_sets(t)
+    if t.ray is not None:
+        from synth import cluster
+
+        cluster.check(t.ray)
     burst = feed_mode(t) == "burst"
     if not 0.0 <= t.ema < 1.0:
         raise SynthError(f"--ema {t.ema}: the average's momentum must be in [0, 1) (0.999 is usual; 0 turns it off)")
@@ -249,6 +253,9 @@ class _Loop:
                 self.bar.write(f"stopping at step {self.step}: no improvement in {t.patience} evaluations or time "
                                "is up")
                 break
+        if self.step < t.steps and not self.stopped_early:  # its render workers stopped (a Ctrl-C reached them)
+            raise SynthError(f"the stream ended at step {self.step}, before step {t.steps}; run the same command "
+                             "again to resume")
 
     def training_time(self) -> float:
         """Seconds of training for the decay's clock and --max-minutes: this process's, or with several workers
