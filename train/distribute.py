@@ -15,7 +15,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import keras
@@ -37,6 +37,7 @@ class Replicas:
     worker: int = 0
     workers: int = 1
     local: int = 1
+    _summed: Any = field(default=None, init=False, repr=False)
 
     @property
     def chief(self) -> bool:
@@ -82,21 +83,22 @@ class Replicas:
     def _sum(self, tensors: list[tf.Tensor], everyone: bool) -> list[tf.Tensor]:
         """The sum over workers of `tensors`, each worker's counted once (on its first replica); only the chief's
         where not `everyone`."""
-        strategy = self.strategy
-        counted = everyone or self.chief
+        if self._summed is None:  # one function, traced once per kind of call (not once per call)
+            self._summed = tf.function(self._replica_sum)
+        counted = tf.constant(everyone or self.chief)
+        return list(self.strategy.experimental_local_results(
+            self.strategy.run(self._summed, args=(tensors, counted)))[0])
 
-        def fn() -> list[tf.Tensor]:
-            ctx = tf.distribute.get_replica_context()
-            first = tf.equal(ctx.replica_id_in_sync_group % self.local, 0) & counted
-            out = list(tensors)
-            for dtype in {t.dtype for t in tensors}:  # one collective per dtype: it packs its tensors into one
-                at = [i for i, t in enumerate(tensors) if t.dtype == dtype]
-                summed = ctx.all_reduce("sum", [tf.where(first, tensors[i], tf.zeros_like(tensors[i])) for i in at])
-                for i, s in zip(at, summed, strict=True):
-                    out[i] = s
-            return out
-
-        return list(strategy.experimental_local_results(strategy.run(tf.function(fn)))[0])
+    def _replica_sum(self, tensors: list[tf.Tensor], counted: tf.Tensor) -> list[tf.Tensor]:
+        ctx = tf.distribute.get_replica_context()
+        first = tf.equal(ctx.replica_id_in_sync_group % self.local, 0) & counted
+        out = list(tensors)
+        for dtype in {t.dtype for t in tensors}:  # one collective per dtype: it packs its tensors into one
+            at = [i for i, t in enumerate(tensors) if t.dtype == dtype]
+            summed = ctx.all_reduce("sum", [tf.where(first, tensors[i], tf.zeros_like(tensors[i])) for i in at])
+            for i, s in zip(at, summed, strict=True):
+                out[i] = s
+        return out
 
     def split(self, inputs: tuple[tf.Tensor, ...]) -> Any:
         """A worker's batch (its `local` replicas' slices, in replica order) as the strategy's per-replica

@@ -42,11 +42,13 @@ def training_batches(cfg: FitConfig, data: SynthConfig, start_step: int, burst: 
                      workers: int | None = None) -> Iterator[dict[str, Any]]:
     """The stream's batches as numpy arrays, uint8 images that the step makes float: tf.data's threads beside the
     step cost it more than the rendering does (paired rounds in docs/benchmarks.md). With replicas, this
-    worker's slice of each global batch (`train.distribute`). `workers`: default `start_workers`; on Ray, --workers
-    sizes a local instance (default: every core)."""
+    worker's slice of each global batch (`train.distribute`). `workers`: default `start_workers`."""
     t = cfg.train
     reps = reps or Replicas()
-    workers = start_workers(t, burst) if workers is None else workers
+    if t.ray:  # --workers sizes a local Ray instance (default: every core)
+        workers = t.workers
+    elif workers is None:
+        workers = start_workers(t, burst)
     size, per_step = reps.local * t.batch_size, reps.total * t.batch_size
     step = start_step
     for end, phase in curriculum(cfg, data):
@@ -54,8 +56,7 @@ def training_batches(cfg: FitConfig, data: SynthConfig, start_step: int, burst: 
             continue
         # niced workers: beside the step, it keeps the cores and rendering fills its threads' waits
         for batch in batches(phase, seed=t.seed, batch_size=size, start=step * per_step, count=(end - step) * per_step,
-                             workers=t.workers if t.ray else workers, nice=19, burst=burst, ray=t.ray,
-                             shard=reps.shard):
+                             workers=workers, nice=19, burst=burst, ray=t.ray, shard=reps.shard):
             yield batch
             step += 1
 
