@@ -602,9 +602,9 @@ class SynthConfig(JsonConfig):
         of them binarized, half cropped tight to the ink; the alphabet gains the backquote of typeset ``quotes''.
         'scene': word crops from photos and screens (signs, covers, shop fronts, web images): half of them
         cropped to the ink (the letters fill the height), words set in capitals most, numbers and prices among
-        them, signage and display faces, coloured ink and paper seen in grey, light text on dark, textured
-        backgrounds, shadows and outlines, uneven light, condensed and extended letters, motion blur and low
-        resolution, stronger rotation and perspective.
+        them, signage, display, pixel and blackletter faces and hand-lettered capitals, coloured ink and paper
+        seen in grey, light text on dark, textured backgrounds, shadows and outlines, uneven light, condensed and
+        extended letters, motion blur and low resolution, stronger rotation and perspective.
         'captcha': the look of the captchas the keras.io captcha reader learns: 200x50 grey images of 5
         characters of its charset, each letter turned, scaled and raised on its own, set so that they touch,
         a wavy line through them, speckle and blur.
@@ -649,7 +649,8 @@ def _scene(cfg: SynthConfig) -> SynthConfig:
     t = cfg.text
     t.sources, t.patterns = {"words": 0.78, "random": 0.14, "pattern": 0.08}, list(SCENE_NUMBERS)
     t.case = {"upper": 0.45, "title": 0.25, "lower": 0.25, "keep": 0.05}  # signs are set in capitals most
-    cfg.fonts.scripts = ["display"]  # signage, bold, condensed and display faces beside the bundled ones
+    # signage, bold, condensed, display and pixel faces beside the bundled ones, and hand-lettered capitals
+    cfg.fonts.scripts = ["display", "hands"]
     cfg.render.margin = 0.12  # real crops leave about a tenth of their height beside the text
     e = cfg.effects
     e.tight.p = 0.5  # a word crop hugs its ink: the letters fill the height

@@ -246,9 +246,10 @@ def test_scene_preset_crops_to_the_ink_sets_capitals_and_numbers():
     classes = {"L": "[A-Z]", "D": "[0-9]"}
     numbers = [re.compile("".join(classes.get(c, re.escape(c)) for c in p) + "$") for p in SCENE_NUMBERS]
     display = {f.stem for f in (SCRIPTS_DIR / "display").iterdir() if f.suffix in (".ttf", ".otf")}
+    hands = {f.stem for f in (SCRIPTS_DIR / "hands").iterdir() if f.suffix == ".otf"}
     r = Renderer(SynthConfig.preset("scene"))
     fill = {True: [], False: []}
-    words = upper = fonts_used = 0
+    words = upper = fonts_used = by_hand = 0
     for i in range(300):
         img, spec = r.render(4, i, boxes=True)
         assert img.shape == (32, 128)
@@ -261,10 +262,13 @@ def test_scene_preset_crops_to_the_ink_sets_capitals_and_numbers():
             words += 1
             upper += spec.text.isupper()
         fonts_used += spec.font in display
+        if spec.font in hands:  # block-letter hands draw no lowercase: texts in capitals only
+            by_hand += 1
+            assert not any(c.islower() for c in spec.text), spec.text
     assert 0.4 < len(fill[True]) / 300 < 0.6
     assert np.median(fill[True]) > 0.75 > np.median(fill[False])  # cropped to the ink: the text fills the height
     assert upper / words > 0.35
-    assert fonts_used > 60  # 28 of 67 faces
+    assert fonts_used > 80 and by_hand > 0  # 38 of 77 faces, and 6 more for texts in capitals
 
 
 @pytest.mark.parametrize("kind", ["stripes", "brick", "wood", "fabric", "stone"])

@@ -291,3 +291,16 @@ def test_the_hand_preset_draws_with_hands():
     r = Renderer(SynthConfig.preset("hand"))
     fonts = {r.sample_spec(0, i).font for i in range(60)}
     assert fonts <= set(HAND_FONTS) and len(fonts) >= 4
+
+
+def test_every_shipped_font_is_listed_with_its_licence():
+    """fonts/README.md names every font file the repo ships, and each one's folder (or the one above) holds
+    its LICENSE: a font added without either would ship without its terms."""
+    from synth.fonts import BUNDLED_DIR
+
+    readme = (BUNDLED_DIR / "README.md").read_text(encoding="utf-8")
+    files = [f for f in BUNDLED_DIR.rglob("*") if f.suffix.lower() in (".ttf", ".otf", ".ttc")]
+    assert len(files) > 80
+    assert [f.name for f in files if f.name not in readme] == []
+    assert [str(f) for f in files if not (f.parent / "LICENSE").exists()
+            and not (f.parent.parent / "LICENSE").exists()] == []

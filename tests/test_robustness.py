@@ -155,6 +155,21 @@ def test_texts_are_chosen_that_every_font_draws(made, font_dir):
     assert not any(c in "Q0123456789" for s in rec.read for c in s.text)
 
 
+def test_a_face_of_capitals_does_not_hold_every_text_to_capitals(made, tmp_path):
+    """A block-letter hand draws no lowercase: the texts keep their mixed case, and it reads the ones in
+    capitals only (the others are counted as skipped)."""
+    from synth.fonts import SCRIPTS_DIR
+
+    shutil.copy(SCRIPTS_DIR / "hands" / "BecauseWeBuild-Regular.otf", tmp_path)
+    rec = Oracle(FitConfig(), {}, set(), made)
+    report = robustness.run(rec, [str(tmp_path)], count=40, sweeps=False, sources={"words": 1.0}).to_dict()
+    hand = next(f for f in report["fonts"] if f["name"] == "BecauseWeBuild-Regular")
+    texts = [s.text for s in rec.read if s.font != hand["name"]]
+    assert report["texts_every_font_draws"] == 40 and any(not t.isupper() for t in texts)
+    assert 0 < hand["skipped"] < 40 and hand["clean"]["n"] == 40 - hand["skipped"]
+    assert all(s.text.isupper() for s in rec.read if s.font == hand["name"])
+
+
 def test_texts_from_other_sources_than_the_models(made):
     """--text words=1: every font reads lexicon words, whatever mix the model trained on."""
     from synth.errors import SynthError

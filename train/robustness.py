@@ -98,13 +98,17 @@ def seen_fonts(meta: dict[str, Any], fonts: Iterable[FontInfo]) -> dict[str, boo
 
 def pick_texts(renderer: Renderer, count: int, seed: int, tries: int = 20) -> tuple[list[int], int]:
     """Indices of `count` samples whose text every font draws (at most `tries` x count looked at); when too few
-    exist, samples some font cannot draw fill the rest (those pairs are skipped). Returns (indices, covered)."""
+    exist, samples some font cannot draw fill the rest (those pairs are skipped). Returns (indices, covered).
+
+    A face of capitals only (block-letter hands, sign faces) does not count: it would hold every text to
+    capitals. It reads the texts it draws and skips the others."""
     lib = renderer.fonts
-    everyone = len(lib.fonts)
+    lower = {c for f in lib.fonts for c in f.covered if c.islower()}
+    need = {i for i, f in enumerate(lib.fonts) if not lower or not f.covered.isdisjoint(lower)}
     good, other = [], []
     for i in range(count * tries):
         chars = frozenset(renderer.sample_spec(seed, i).text.replace(" ", ""))
-        (good if len(lib.covering(chars)) == everyone else other).append(i)
+        (good if need.issubset(lib.covering(chars)) else other).append(i)
         if len(good) == count:
             break
     return good + other[: count - len(good)], len(good)
