@@ -286,19 +286,51 @@ def test_an_alphabet_file_that_does_not_match_the_model(tmp_path, tiny_model):
         train.load(d)
 
 
+def _hung(p: subprocess.Popen) -> str:
+    """What a session that outlived its signal was doing: each process's signal masks and state, then every
+    thread's stack (faulthandler, on SIGABRT)."""
+    ps = subprocess.run(["ps", "-o", "pid=", "-s", str(p.pid)], capture_output=True, text=True).stdout.split()
+    report = []
+    for pid in ps:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text().splitlines()
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()[:120]
+        except OSError:
+            continue
+        keep = [s for s in status if s.startswith(("State", "SigBlk", "SigIgn", "SigCgt", "Threads"))]
+        report.append(f"{pid} {cmd}: " + "; ".join(keep))
+    for pid in ps:
+        try:
+            os.kill(int(pid), signal.SIGABRT)
+        except ProcessLookupError:
+            pass
+    try:
+        err = p.communicate(timeout=30)[1]
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        err = p.communicate()[1]
+    return "\n".join(report) + "\n" + err[-20000:]
+
+
 def test_ctrl_c_and_a_killed_parent_leave_no_worker_tracebacks(tmp_path):
+    env = {**os.environ, "PYTHONFAULTHANDLER": "1"}  # a hang's stacks, should one come (see `_hung`)
     for sig in (signal.SIGINT, signal.SIGKILL):
         out = tmp_path / f"d{int(sig)}"  # each run from nothing: the signal comes while it renders
         cmd = [sys.executable, "-m", "synth", "render", "--out", str(out), "--count", "1000000", "--workers", "2",
                "--quiet", "--shard-size", "200"]
-        p = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, start_new_session=True, cwd=tmp_path)
+        p = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, start_new_session=True, cwd=tmp_path, env=env)
         deadline = time.monotonic() + 120
         images = out / "images"
         while not images.exists() or len([s for s in images.iterdir() if not s.name.startswith(".")]) < 2:
             assert time.monotonic() < deadline and p.poll() is None, p.stderr.read() if p.poll() is not None else ""
             time.sleep(0.2)
         (os.killpg if sig == signal.SIGINT else os.kill)(p.pid, sig)  # a terminal's Ctrl-C reaches the group
-        err = p.communicate(timeout=60)[1]  # the workers share the pipe: it closes when they are gone too
+        try:
+            err = p.communicate(timeout=60)[1]  # the workers share the pipe: it closes when they are gone too
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"still running 60 s after {sig.name}; pytest's SIGINT handler "
+                        f"{signal.getsignal(signal.SIGINT)}, mask {signal.pthread_sigmask(signal.SIG_BLOCK, set())}"
+                        f"\n{_hung(p)}")
         assert "Traceback" not in err, err
         assert p.returncode == (130 if sig == signal.SIGINT else -signal.SIGKILL), (p.returncode, err)
         assert err.strip() in ("interrupted", ""), err
