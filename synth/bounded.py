@@ -26,6 +26,8 @@ def bounded(fn: Callable[[], T], seconds: float, late: str) -> T:
     if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "sigtimedwait"):
         return fn()
     done = threading.Event()
+    # a signal the process was started ignoring (a shell's background job ignores Ctrl-C) stays ignored
+    watched = {s for s in _SIGNALS if signal.getsignal(s) != signal.SIG_IGN}
 
     def watch() -> None:
         deadline = time.monotonic() + seconds
@@ -34,11 +36,11 @@ def bounded(fn: Callable[[], T], seconds: float, late: str) -> T:
             if left <= 0:
                 print(f"error: {late}", file=sys.stderr, flush=True)
                 os._exit(2)
-            if signal.sigtimedwait(_SIGNALS, min(left, 0.2)) is not None and not done.is_set():
+            if signal.sigtimedwait(watched, min(left, 0.2)) is not None and not done.is_set():
                 print("interrupted", file=sys.stderr, flush=True)
                 os._exit(130)
 
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)  # the watcher and fn's new threads inherit it
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, watched)  # the watcher and fn's new threads inherit it
     watcher = threading.Thread(target=watch, name="bounded", daemon=True)
     watcher.start()
     try:

@@ -11,6 +11,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -286,6 +288,18 @@ def test_an_alphabet_file_that_does_not_match_the_model(tmp_path, tiny_model):
         train.load(d)
 
 
+@contextmanager
+def _ctrl_c_reaches_children() -> Iterator[None]:
+    """Children started meanwhile take Ctrl-C as Python's default does. A shell's background job (`pytest &`, no
+    job control) starts with SIGINT ignored, and a child inherits an ignored signal through exec, so Ctrl-C
+    would never reach it (the cause of this file's Ctrl-C test failing in such runs only)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _hung(p: subprocess.Popen) -> str:
     """What a session that outlived its signal was doing: each process's signal masks and state, then every
     thread's stack (faulthandler, on SIGABRT)."""
@@ -318,7 +332,9 @@ def test_ctrl_c_and_a_killed_parent_leave_no_worker_tracebacks(tmp_path):
         out = tmp_path / f"d{int(sig)}"  # each run from nothing: the signal comes while it renders
         cmd = [sys.executable, "-m", "synth", "render", "--out", str(out), "--count", "1000000", "--workers", "2",
                "--quiet", "--shard-size", "200"]
-        p = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, start_new_session=True, cwd=tmp_path, env=env)
+        with _ctrl_c_reaches_children():
+            p = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, start_new_session=True, cwd=tmp_path,
+                                 env=env)
         deadline = time.monotonic() + 120
         images = out / "images"
         while not images.exists() or len([s for s in images.iterdir() if not s.name.startswith(".")]) < 2:
@@ -569,9 +585,23 @@ def test_a_wait_in_native_code_ends_on_ctrl_c_and_on_its_time_limit(tmp_path):
     late = subprocess.run([sys.executable, "-c", code, "1"], capture_output=True, text=True, timeout=60)
     assert late.returncode == 2 and late.stderr.strip() == "error: nobody came", late.stderr
     assert time.monotonic() - began < 20
-    p = subprocess.Popen([sys.executable, "-c", code, "60"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    with _ctrl_c_reaches_children():
+        p = subprocess.Popen([sys.executable, "-c", code, "60"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
     assert p.stdout.readline() == "waiting\n"
     time.sleep(0.5)
     p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=20)
+    assert p.returncode == 130 and err.strip() == "interrupted", err
+    # a process started with Ctrl-C ignored (a shell's background job) keeps ignoring it while it waits
+    ignoring = "import signal; signal.signal(signal.SIGINT, signal.SIG_IGN); " + code
+    p = subprocess.Popen([sys.executable, "-c", ignoring, "60"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+    assert p.stdout.readline() == "waiting\n"
+    time.sleep(0.5)
+    p.send_signal(signal.SIGINT)
+    time.sleep(1)
+    assert p.poll() is None
+    p.terminate()
     _, err = p.communicate(timeout=20)
     assert p.returncode == 130 and err.strip() == "interrupted", err
