@@ -46,7 +46,8 @@ LIMITS = {
     "motion_blur.length": (0, 50), "low_res.scale": (0.05, 1), "jitter.angle": (0, 90), "jitter.scale": (0.3, 3),
     "jitter.rise": (0, 0.5), "curve.thickness": (0.005, 0.5), "curve.amplitude": (0, 1), "curve.cycles": (0, 10),
     "plate.padding": (0, 2), "plate.thickness": (0, 0.5), "arc.bend": (0, 2), "arc.wave": (0, 1), "arc.cycles": (0, 4),
-    "neighbours.gap": (0.1, 2), "neighbours.width": (0.01, 1),
+    "neighbours.gap": (0.1, 2), "neighbours.width": (0.01, 1), "elastic.amplitude": (0, 0.1),
+    "elastic.scale": (0.05, 5),
 }
 
 
@@ -392,6 +393,16 @@ class JitterConfig:
 
 
 @dataclass
+class ElasticConfig:
+    """Letters bent out of their font's shape by a smooth random field (an elastic warp): the wobble of hand
+    lettering and worn paint, and letterforms no font in training has."""
+
+    p: float = 0.0
+    amplitude: tuple[float, float] = (0.015, 0.06)  # the field's spread, as a fraction of the font size
+    scale: tuple[float, float] = (0.2, 0.5)  # the distance over which it changes, as a fraction of the font size
+
+
+@dataclass
 class CurveConfig:
     """A wavy line drawn through the text in its ink (captchas)."""
 
@@ -475,6 +486,7 @@ class EffectsConfig:
     surround: Chance = field(default_factory=Chance)
     arc: ArcConfig = field(default_factory=ArcConfig)
     neighbours: NeighboursConfig = field(default_factory=NeighboursConfig)
+    elastic: ElasticConfig = field(default_factory=ElasticConfig)
 
     def sections(self) -> list[tuple[str, Any]]:
         return [(f.name, getattr(self, f.name)) for f in dataclasses.fields(self)]

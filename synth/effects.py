@@ -25,6 +25,7 @@ from synth.config import (
     ColourConfig,
     CurveConfig,
     EffectsConfig,
+    ElasticConfig,
     JitterConfig,
     JpegConfig,
     LightingConfig,
@@ -373,6 +374,61 @@ class Jitter(Effect):
         return out
 
 
+class Elastic(Effect):
+    """Letters bent out of their font's shape (an elastic warp): one smooth random field over the line, and each
+    glyph's bitmap resampled through its part of it. The field eases to nothing at every bitmap's edge, so the
+    joins of cursive scripts stay joined and no ink leaves its bitmap: each character's box stays its letter's.
+    The field's nodes are a window of the fixed normal field, cut where the spec says."""
+
+    name = "elastic"
+    stage = "glyphs"
+    context = ("px", "line")
+    draws = 4
+
+    cfg: ElasticConfig
+
+    def params(self, u: list[float]) -> dict:
+        c = self.cfg
+        return {"amplitude": between(u[0], *c.amplitude), "scale": between(u[1], *c.scale), "offset": [u[2], u[3]]}
+
+    def apply(self, placed: list[Placed], p: dict, px: int, line: int) -> list[Placed]:
+        if not placed:
+            return placed
+        left, top = min(g.x for g in placed), min(g.y for g in placed)
+        width = max(g.x + g.bmp.shape[1] for g in placed) - left
+        height = max(g.y + g.bmp.shape[0] for g in placed) - top
+        cell = max(p["scale"] * px, 2.0)
+        spread = p["amplitude"] * px
+        rows, cols = math.ceil(height / cell) + 2, math.ceil(width / cell) + 2
+        oy, ox = p["offset"]
+        nodes = field_window("normal", rows, 2 * cols, ((oy + 0.618 * line) % 1.0, ox))  # a block's lines differ
+        nodes = np.clip(np.dstack((nodes[:, :cols], nodes[:, cols:])), -2.0, 2.0) * np.float32(spread)
+        field = cv2.resize(nodes, (width, height), interpolation=cv2.INTER_CUBIC)
+        # full strength this far inside an edge, so that no displacement exceeds half the distance to the edge
+        reach = max(round(5.0 * spread), 1)
+        out = []
+        for g in placed:
+            h, w = g.bmp.shape
+            ease, xs, ys = _easing(h, w, reach)
+            y, x = g.y - top, g.x - left
+            f = field[y : y + h, x : x + w]
+            mx = f[:, :, 0] * ease
+            mx += xs
+            my = f[:, :, 1] * ease
+            my += ys
+            out.append(Placed(cv2.remap(g.bmp, mx, my, cv2.INTER_LINEAR, borderValue=0), g.x, g.y, g.cluster))
+        return out
+
+
+@lru_cache(maxsize=4096)
+def _easing(h: int, w: int, reach: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For an (h, w) bitmap: each pixel's share of the field (its distance to the nearest edge over `reach`, at
+    most 1), and the pixel grid's columns and rows. Glyph sizes repeat, so these are made once."""
+    xs, ys = np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32)
+    ease = np.minimum(np.minimum.outer(np.minimum(ys, ys[::-1]), np.minimum(xs, xs[::-1])) / reach, 1.0)
+    return ease.astype(np.float32), xs, ys[:, None]
+
+
 def turned(g: Placed, angle: float, scale: float = 1.0, down: int = 0) -> Placed:
     """Glyph `g` turned by `angle` degrees (counter-clockwise) and scaled about its centre, which stays where it
     was, then moved `down` pixels."""
@@ -699,6 +755,7 @@ class LowRes(Effect):
 def build_effects(cfg: EffectsConfig) -> list[Effect]:
     """The effects in the order they run within each stage (glyphs, line, block, mask, paper, image, uint8)."""
     return [
+        Elastic(cfg.elastic),
         Jitter(cfg.jitter),
         Arc(cfg.arc),
         Underline(cfg.underline),

@@ -63,6 +63,8 @@ def in_range(name: str, p, fx: EffectsConfig) -> bool:
         "plate": lambda: within(p["pad_x"], c.padding) and within(2 * p["pad_y"], c.padding)
         and within(p["thickness"], c.thickness),
         "arc": lambda: within(abs(p["bend"]), c.bend) and (p["cycles"] is None or within(p["cycles"], c.cycles)),
+        "elastic": lambda: within(p["amplitude"], c.amplitude) and within(p["scale"], c.scale)
+        and all(0 <= v <= 1 for v in p["offset"]),
         "neighbours": lambda: p["sides"] in ("left", "right", "both") and all(within(g, c.gap) for g in p["gap"])
         and all(within(v, c.width) for v in p["width"]),
     }
@@ -105,6 +107,28 @@ def test_each_effect(name):
         for ch, b in zip(spec.text, spec.boxes, strict=True):
             if not ch.isspace():  # every character of the label is on the image
                 assert b is not None and 0 <= b[0] < b[2] <= w and 0 <= b[1] < b[3] <= h, (name, spec.text, ch, b)
+
+
+def test_elastic_bends_each_letter_within_its_own_box():
+    """The warp eases to nothing at each glyph's edges: the letters change shape, but stay where they were, so
+    the boxes are those of the unbent text and no ink leaves them."""
+    plain = Renderer(SynthConfig(effects=EffectsConfig.off()))
+    cfg = only("elastic", 1.0)
+    cfg.effects.elastic.amplitude = (0.06, 0.06)
+    bent = Renderer(cfg)
+    changed = 0
+    for i in range(12):
+        img0, spec0 = plain.render(5, i, boxes=True)
+        img, spec = bent.render(5, i, boxes=True)
+        assert spec.text == spec0.text and spec.boxes == spec0.boxes
+        changed += not np.array_equal(img, img0)
+        inside = np.zeros(img.shape, bool)
+        for b in filter(None, spec.boxes):
+            inside[int(b[1]) : int(np.ceil(b[3])), int(b[0]) : int(np.ceil(b[2]))] = True
+        assert not ((img < 128) & ~inside).any(), (i, spec.text)
+        a, b = (img0 < 128).astype(float).ravel(), (img < 128).astype(float).ravel()
+        assert np.corrcoef(a, b)[0, 1] > 0.5, (i, spec.text)  # bent, not scrambled
+    assert changed >= 10
 
 
 def test_new_looks_change_the_image_as_they_say():
