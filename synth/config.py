@@ -47,7 +47,7 @@ LIMITS = {
     "jitter.rise": (0, 0.5), "curve.thickness": (0.005, 0.5), "curve.amplitude": (0, 1), "curve.cycles": (0, 10),
     "plate.padding": (0, 2), "plate.thickness": (0, 0.5), "arc.bend": (0, 2), "arc.wave": (0, 1), "arc.cycles": (0, 4),
     "neighbours.gap": (0.1, 2), "neighbours.width": (0.01, 1), "elastic.amplitude": (0, 0.1),
-    "elastic.scale": (0.05, 5),
+    "elastic.scale": (0.05, 5), "extrude.depth": (0, 0.5),
 }
 
 
@@ -351,6 +351,15 @@ class ShadowConfig:
 
 
 @dataclass
+class ExtrudeConfig:
+    """Letters with depth (3-D, raised and cast lettering): their shape swept back along a direction, in
+    another grey, behind them."""
+
+    p: float = 0.0
+    depth: tuple[float, float] = (0.03, 0.12)  # as a fraction of the image height
+
+
+@dataclass
 class OutlineConfig:
     """A border around each letter in another grey (outlined and sign lettering)."""
 
@@ -487,6 +496,7 @@ class EffectsConfig:
     arc: ArcConfig = field(default_factory=ArcConfig)
     neighbours: NeighboursConfig = field(default_factory=NeighboursConfig)
     elastic: ElasticConfig = field(default_factory=ElasticConfig)
+    extrude: ExtrudeConfig = field(default_factory=ExtrudeConfig)
 
     def sections(self) -> list[tuple[str, Any]]:
         return [(f.name, getattr(self, f.name)) for f in dataclasses.fields(self)]

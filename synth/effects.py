@@ -26,6 +26,7 @@ from synth.config import (
     CurveConfig,
     EffectsConfig,
     ElasticConfig,
+    ExtrudeConfig,
     JitterConfig,
     JpegConfig,
     LightingConfig,
@@ -670,6 +671,30 @@ class Shadow(Effect):
         return img * (1.0 - p["darkness"] * shade)
 
 
+class Extrude(Effect):
+    """Letters with depth: their coverage swept back `depth` of the image height along a direction (a dilation
+    by a line), less the letters themselves, filled with another grey behind them."""
+
+    name = "extrude"
+    context = ("mask",)
+    draws = 3
+
+    cfg: ExtrudeConfig
+
+    def params(self, u: list[float]) -> dict:
+        return {"depth": between(u[0], *self.cfg.depth), "angle": 360.0 * u[1], "grey": round(255 * u[2])}
+
+    def apply(self, img: np.ndarray, p: dict, mask: np.ndarray) -> np.ndarray:
+        n = max(1, round(p["depth"] * img.shape[0]))
+        t = math.radians(p["angle"])
+        line = np.zeros((2 * n + 1, 2 * n + 1), np.uint8)
+        # a dilation takes each pixel's maximum over the kernel's offsets: a line towards -direction sweeps the
+        # letters towards +direction
+        cv2.line(line, (n, n), (n - round(n * math.cos(t)), n - round(n * math.sin(t))), 1, 1)
+        side = cv2.subtract(cv2.dilate(mask, line), mask).astype(np.float32) * (1.0 / 255.0)
+        return blend(img, float(p["grey"]), side)
+
+
 class Outline(Effect):
     """A border of another grey around each letter: the coverage grown by the width, less the letters."""
 
@@ -765,6 +790,7 @@ def build_effects(cfg: EffectsConfig) -> list[Effect]:
         Neighbours(cfg.neighbours),
         Colour(cfg.colour),
         Shadow(cfg.shadow),
+        Extrude(cfg.extrude),
         Outline(cfg.outline),
         Surround(cfg.surround),
         Lighting(cfg.lighting),

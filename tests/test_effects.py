@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 
+import cv2
 import numpy as np
 import pytest
 
@@ -65,6 +66,7 @@ def in_range(name: str, p, fx: EffectsConfig) -> bool:
         "arc": lambda: within(abs(p["bend"]), c.bend) and (p["cycles"] is None or within(p["cycles"], c.cycles)),
         "elastic": lambda: within(p["amplitude"], c.amplitude) and within(p["scale"], c.scale)
         and all(0 <= v <= 1 for v in p["offset"]),
+        "extrude": lambda: within(p["depth"], c.depth) and 0 <= p["angle"] <= 360 and 0 <= p["grey"] <= 255,
         "neighbours": lambda: p["sides"] in ("left", "right", "both") and all(within(g, c.gap) for g in p["gap"])
         and all(within(v, c.width) for v in p["width"]),
     }
@@ -129,6 +131,25 @@ def test_elastic_bends_each_letter_within_its_own_box():
         a, b = (img0 < 128).astype(float).ravel(), (img < 128).astype(float).ravel()
         assert np.corrcoef(a, b)[0, 1] > 0.5, (i, spec.text)  # bent, not scrambled
     assert changed >= 10
+
+
+def test_extrude_draws_depth_behind_the_letters_only():
+    plain = Renderer(SynthConfig(effects=EffectsConfig.off()))  # black on white
+    deep = Renderer(only("extrude", 1.0))
+    drawn = 0
+    for i in range(10):
+        img0, _ = plain.render(4, i)
+        img, spec = deep.render(4, i)
+        p = spec.effects["extrude"]
+        changed = np.abs(img.astype(int) - img0) > 2  # (the blend's rounding at the letters' edges)
+        assert not (changed & (img0 == 0)).any()  # the letters' own ink stays as it was
+        n = round(p["depth"] * img.shape[0])
+        near = cv2.dilate((img0 < 255).astype(np.uint8), np.ones((2 * n + 3, 2 * n + 3), np.uint8)) > 0
+        assert not (changed & ~near).any(), (i, p)  # the depth reaches no further than `depth` from the ink
+        if p["grey"] < 200:
+            drawn += 1
+            assert (img[changed] < 250).sum() > 3 * n, (i, p)  # a visible side beside the letters
+    assert drawn >= 5
 
 
 def test_new_looks_change_the_image_as_they_say():
