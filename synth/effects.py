@@ -1,4 +1,4 @@
-"""Photometric effects: stroke weight, paper and ink, backgrounds, blur, noise, inversion, JPEG.
+"""Effects: the looks drawn at each stage of a sample, from bent and moved glyphs to paper, noise and JPEG.
 
 Each effect is a component (`Effect`): `sample(rng)` draws its parameters (or None when it does not fire)
 into the sample's spec, and `apply(img, params)` uses nothing but those parameters, so a spec can be edited
