@@ -130,6 +130,8 @@ def test_run_and_report_files(tmp_path, made, user_fonts):
     assert (agg["seen"]["fonts"], agg["unseen"]["fonts"]) == (N_FONTS - 3, 3)
     assert agg["seen"]["clean"]["n"] == (N_FONTS - 3) * 4 and agg["seen"]["clean"]["word_accuracy"] == 1.0
     assert agg["unseen"]["default"]["word_accuracy"] == 0.0 and report["gap"]["clean"]["word_accuracy"] == 1.0
+    mine = report["folders"][str(user_fonts)]  # the folder passed, pooled on its own: MySans and MySerif
+    assert mine["fonts"] == 2 and mine["clean"]["n"] == 8 and mine["clean"]["word_accuracy"] == 0.5
     assert set(report["sweeps"]) == {"rotation", "noise", "blur", "perspective"}
     assert report["sweeps"]["rotation"]["training_max"] == cfg.data.effects.rotate.degrees
     assert all(r["word_accuracy"] == 1.0 and r["n"] == 3 for s in report["sweeps"].values() for r in s["levels"])
@@ -142,6 +144,7 @@ def test_run_and_report_files(tmp_path, made, user_fonts):
     md = (out / "report.md").read_text(encoding="utf-8")
     assert f"| seen | {N_FONTS - 3} | 100.0 | 0.0 | 100.0 | 0.0 |" in md and "| unseen | 3 | 0.0 |" in md
     assert "| MySerif | **no** | 0.0 |" in md and "clean +100.0 points" in md
+    assert f"| {user_fonts} | 2 | 50.0 |" in md
     for png in ("fonts.png", "effects.png", "worst.png"):
         assert cv2.imread(str(out / png)) is not None
 

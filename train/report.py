@@ -99,6 +99,9 @@ def robustness_markdown(report: Report, title: str = "") -> str:
         a = agg[label]
         lines.append(f"| {label} | {a['fonts']} | {_cell(a['clean'], 'word_accuracy')} | {_cell(a['clean'], 'cer')} "
                      f"| {_cell(a['default'], 'word_accuracy')} | {_cell(a['default'], 'cer')} |")
+    lines += [f"| {d} | {a['fonts']} | {_cell(a['clean'], 'word_accuracy')} | {_cell(a['clean'], 'cer')} | "
+              f"{_cell(a['default'], 'word_accuracy')} | {_cell(a['default'], 'cer')} |"
+              for d, a in report["folders"].items()]
     lines.append("")
     if report["missing_font_dirs"]:
         lines += [f"Training font folders not found here (not measured): {report['missing_font_dirs']}.", ""]
@@ -231,6 +234,10 @@ def robustness_text(report: Report, out: Path) -> str:
             lines.append(f"  {label:<8}{g['fonts']:>4}  {g['clean']['word_accuracy']:>9.4f}  "
                          f"{g['clean']['cer']:>9.4f}  {g['default']['word_accuracy']:>11.4f}  "
                          f"{g['default']['cer']:>11.4f}")
+    for d, g in report.folders.items():
+        if g["clean"] and g["default"]:
+            lines.append(f"  {d}: {g['fonts']} fonts, clean acc {g['clean']['word_accuracy']:.4f}, "
+                         f"default acc {g['default']['word_accuracy']:.4f}")
     if report.gap:
         lines.append(f"  gap (seen - unseen word accuracy): clean {report.gap['clean']['word_accuracy']:+.4f}, "
                      f"default {report.gap['default']['word_accuracy']:+.4f}")

@@ -134,6 +134,8 @@ class Report:
     seconds: float
     fonts: list[dict[str, Any]]
     aggregate: dict[str, Any]
+    #: each folder of `--fonts`, its fonts pooled on their own: a pinned set of unseen faces read as a set
+    folders: dict[str, Any]
     gap: dict[str, Any] | None
     sweeps: dict[str, Any]
     worst: list[dict[str, Any]]
@@ -275,6 +277,12 @@ def run(rec: Any, font_dirs: Sequence[str] = (), count: int = COUNT, seed: int =
         names = [f.name for f in fonts if seen[f.name] == want]
         aggregate[label] = {"fonts": len(names), **{
             cond: score([r for n in names for r in groups.get((cond, n), [])]) for cond in CONDITIONS}}
+    folders: dict[str, Any] = {}
+    for d in font_dirs:
+        root = Path(d).resolve()
+        names = [f.name for f in fonts if Path(f.path).resolve().is_relative_to(root)]
+        folders[str(d)] = {"fonts": len(names), **{
+            cond: score([r for n in names for r in groups.get((cond, n), [])]) for cond in CONDITIONS}}
     gap = None
     if aggregate["seen"]["clean"] and aggregate["unseen"]["clean"]:
         s, u = aggregate["seen"], aggregate["unseen"]
@@ -298,6 +306,6 @@ def run(rec: Any, font_dirs: Sequence[str] = (), count: int = COUNT, seed: int =
         count=len(indices), texts_every_font_draws=covered, conditions=list(CONDITIONS),
         sweep_count=sum(r.group == "sweep::0" for r in swept), sweep_fonts=[f.name for f in sweep_fonts],
         predictions=len(reads) + len(swept), seconds=time.perf_counter() - started,
-        fonts=per_font, aggregate=aggregate, gap=gap, sweeps=sweep_report,
+        fonts=per_font, aggregate=aggregate, folders=folders, gap=gap, sweeps=sweep_report,
         worst=[{**_worst_row(r), "spec": r.spec.to_dict()} for r in worst], data=data.to_dict(),
     )
