@@ -95,13 +95,9 @@ def robustness_markdown(report: Report, title: str = "") -> str:
              "Word accuracy and CER in percent.", "",
              "| fonts | n | clean word acc | clean CER | default word acc | default CER |",
              "| --- | ---: | ---: | ---: | ---: | ---: |"]
-    for label in ("seen", "unseen"):
-        a = agg[label]
+    for label, a in [("seen", agg["seen"]), ("unseen", agg["unseen"]), *report["folders"].items()]:
         lines.append(f"| {label} | {a['fonts']} | {_cell(a['clean'], 'word_accuracy')} | {_cell(a['clean'], 'cer')} "
                      f"| {_cell(a['default'], 'word_accuracy')} | {_cell(a['default'], 'cer')} |")
-    lines += [f"| {d} | {a['fonts']} | {_cell(a['clean'], 'word_accuracy')} | {_cell(a['clean'], 'cer')} | "
-              f"{_cell(a['default'], 'word_accuracy')} | {_cell(a['default'], 'cer')} |"
-              for d, a in report["folders"].items()]
     lines.append("")
     if report["missing_font_dirs"]:
         lines += [f"Training font folders not found here (not measured): {report['missing_font_dirs']}.", ""]

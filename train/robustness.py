@@ -271,18 +271,15 @@ def run(rec: Any, font_dirs: Sequence[str] = (), count: int = COUNT, seed: int =
                                                                  key=Read.badness)[:WORST_PER_FONT]],
         })
 
-    # seen vs unseen, pooled over the fonts' samples
-    aggregate: dict[str, Any] = {}
-    for label, want in (("seen", True), ("unseen", False)):
-        names = [f.name for f in fonts if seen[f.name] == want]
-        aggregate[label] = {"fonts": len(names), **{
-            cond: score([r for n in names for r in groups.get((cond, n), [])]) for cond in CONDITIONS}}
-    folders: dict[str, Any] = {}
-    for d in font_dirs:
-        root = Path(d).resolve()
-        names = [f.name for f in fonts if Path(f.path).resolve().is_relative_to(root)]
-        folders[str(d)] = {"fonts": len(names), **{
-            cond: score([r for n in names for r in groups.get((cond, n), [])]) for cond in CONDITIONS}}
+    def pooled(names: list[str]) -> dict[str, Any]:
+        return {"fonts": len(names), **{cond: score([r for n in names for r in groups.get((cond, n), [])])
+                                        for cond in CONDITIONS}}
+
+    # seen vs unseen, and each --fonts folder, pooled over the fonts' samples
+    aggregate = {label: pooled([f.name for f in fonts if seen[f.name] == want])
+                 for label, want in (("seen", True), ("unseen", False))}
+    folders = {str(d): pooled([f.name for f in fonts if Path(f.path).resolve().is_relative_to(Path(d).resolve())])
+               for d in font_dirs}
     gap = None
     if aggregate["seen"]["clean"] and aggregate["unseen"]["clean"]:
         s, u = aggregate["seen"], aggregate["unseen"]
