@@ -85,6 +85,9 @@ class TextConfig:
     max_len: int = 15  # 2L+1 = 31 steps: fits the default model at 128 px (32 steps)
     #: characters random strings are drawn from; None means the whole alphabet
     random_chars: str | None = None
+    #: the chance that each next character of a random string keeps to the class (letter, digit, other) of the
+    #: one before, as codes and numbers do; 0 draws every character from the whole set (the seeds' randomstring)
+    random_runs: float = 0.0
     #: word list file (one per line); None means the bundled English list
     lexicon: str | None = None
     #: UTF-8 text file, one sample per line
@@ -132,6 +135,8 @@ class TextConfig:
             missing = "".join(dict.fromkeys(c for c in self.random_chars if c not in chars))
             if missing:
                 out.append(f"text.random_chars has characters outside the alphabet: {missing!r}")
+        if not 0 <= self.random_runs <= 1:
+            out.append(f"text.random_runs {self.random_runs}: give a chance from 0 to 1")
         if self.sources.get("corpus", 0) > 0 and not self.corpus:
             out.append("text source 'corpus' has a weight but text.corpus names no file; set it")
         if self.sources.get("pattern", 0) > 0 and not self.patterns:

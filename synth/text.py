@@ -38,20 +38,39 @@ def apply_case(text: str, case: str) -> str:
 
 
 class RandomStrings:
-    """The seeds' `randomstring`: characters drawn uniformly, length uniform in [min_len, max_len]."""
+    """The seeds' `randomstring`: characters drawn uniformly, length uniform in [min_len, max_len].
 
-    def __init__(self, chars: str, min_len: int, max_len: int):
+    With `runs` above 0, each next character keeps to the class (letter, digit, other) of the last visible one
+    with that chance, else is drawn from the whole set. Codes and numbers in the world keep to runs ("50TH",
+    "A4-1200"), and a model that sees O and 0, l and 1 among their own kind learns which of them a context holds;
+    uniform strings teach that either may stand anywhere."""
+
+    def __init__(self, chars: str, min_len: int, max_len: int, runs: float = 0.0):
         solid = chars.replace(" ", "")
         if not solid:
             raise SynthError("random strings need a visible character; set text.random_chars or the alphabet")
         self.chars = chars
         self.solid = solid
         self.min_len, self.max_len = min_len, max_len
+        self.runs = runs
+        kinds: dict[str, str] = {}
+        for ch in dict.fromkeys(solid):
+            kind = "letter" if ch.isalpha() else "digit" if ch.isdigit() else "other"
+            kinds[kind] = kinds.get(kind, "") + ch
+        #: each visible character's class, as the string of the characters in it
+        self.kind = {ch: pool for pool in kinds.values() for ch in pool}
 
     def sample(self, rng: Uniforms) -> str:
         n = rng.integers(self.min_len, self.max_len + 1)
         chars, solid = self.chars, self.solid
-        out = [chars[rng.integers(0, len(chars))] for _ in range(n)]
+        if self.runs > 0:
+            out, run = [], None
+            for _ in range(n):
+                pool = run if run is not None and rng.random() < self.runs else chars
+                out.append(pool[rng.integers(0, len(pool))])
+                run = self.kind.get(out[-1], run)  # a space continues the run it interrupts
+        else:
+            out = [chars[rng.integers(0, len(chars))] for _ in range(n)]
         # spaces at the ends or doubled are invisible in the image, so they could never be read back
         for i, ch in enumerate(out):
             if ch == " " and (i == 0 or i == n - 1 or out[i - 1] == " "):
@@ -252,7 +271,7 @@ class TextSource:
                 chars = cfg.random_chars if cfg.random_chars is not None else alphabet.chars
                 if cfg.breaks(alphabet.chars):  # a break drawn at random would split a line the label does not
                     chars = chars.replace(cfg.line_break, "")
-                self.sources[name] = RandomStrings(chars, cfg.min_len, cfg.max_len)
+                self.sources[name] = RandomStrings(chars, cfg.min_len, cfg.max_len, cfg.random_runs)
             elif name == "words":
                 self.sources[name] = Lines(cfg.lexicon or BUNDLED_WORDS, alphabet, cfg, "lexicon")
             elif name == "prose":

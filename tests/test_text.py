@@ -1,6 +1,7 @@
 import re
 import string
 from collections import Counter
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -41,6 +42,28 @@ def test_random_chars_subset():
     texts = {t for t, _ in draw(TextSource(cfg, Alphabet(string.digits)), 200)}
     assert set("".join(texts)) == {"0", "1"}
     assert len(texts) == 16  # all 2**4 strings come up
+
+
+def kind(ch: str) -> str:
+    return "letter" if ch.isalpha() else "digit" if ch.isdigit() else "other"
+
+
+def class_changes(texts: list[str]) -> float:
+    """The share of neighbouring visible characters of another class (letter, digit, other)."""
+    pairs = [pair for t in texts for pair in pairwise(t.replace(" ", ""))]
+    return sum(kind(a) != kind(b) for a, b in pairs) / len(pairs)
+
+
+def test_random_runs_keep_codes_to_their_classes():
+    alphabet = Alphabet()  # letters, digits, punctuation and the space
+    uniform = [t for t, _ in draw(TextSource(TextConfig(sources={"random": 1.0}, min_len=8), alphabet), 1000)]
+    runs_cfg = TextConfig(sources={"random": 1.0}, min_len=8, random_runs=0.9)
+    runs = [t for t, _ in draw(TextSource(runs_cfg, alphabet), 1000)]
+    assert class_changes(uniform) > 0.45  # about 1 - (52/87)**2 - (10/87)**2 - (25/87)**2 = 0.55
+    assert class_changes(runs) < 0.1  # about 0.1 x 0.55
+    assert set("".join(runs)) == set(alphabet.chars)  # every character still comes up
+    assert all(t == t.strip() and "  " not in t for t in runs)
+    assert draw(TextSource(runs_cfg, alphabet), 50, seed=3) == draw(TextSource(runs_cfg, alphabet), 50, seed=3)
 
 
 def test_random_chars_outside_alphabet():
@@ -198,6 +221,7 @@ def test_deterministic_per_seed_and_index():
     ({"sources": {"random": 0.0}}, "every weight is 0"),
     ({"case": {"shout": 1.0}}, "unknown case"),
     ({"unencodable": "drop"}, "unencodable"),
+    ({"random_runs": 1.5}, "random_runs"),
 ])
 def test_bad_text_config(kwargs, match):
     with pytest.raises(SynthError, match=match):
