@@ -59,11 +59,12 @@ def _meta(exclude: list[str]) -> dict:
 
 @pytest.fixture
 def user_fonts(tmp_path):
-    """A user's folder: a renamed copy of a training font (seen) and of a held-out one (unseen)."""
+    """A user's folder: a renamed copy of a training font (seen), and a link under another name to a held-out
+    one (unseen), as a pinned set made of links into a system's font folder has."""
     d = tmp_path / "myfonts"
     d.mkdir()
     shutil.copy(BUNDLED_DIR / "liberation" / "LiberationSans-Regular.ttf", d / "MySans.ttf")
-    shutil.copy(BUNDLED_DIR / "dejavu" / "DejaVuSerif-Italic.ttf", d / "MySerif.ttf")
+    (d / "MySerif.ttf").symlink_to(BUNDLED_DIR / "dejavu" / "DejaVuSerif-Italic.ttf")
     return d
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import os
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -278,8 +279,9 @@ def run(rec: Any, font_dirs: Sequence[str] = (), count: int = COUNT, seed: int =
     # seen vs unseen, and each --fonts folder, pooled over the fonts' samples
     aggregate = {label: pooled([f.name for f in fonts if seen[f.name] == want])
                  for label, want in (("seen", True), ("unseen", False))}
-    folders = {str(d): pooled([f.name for f in fonts if Path(f.path).resolve().is_relative_to(Path(d).resolve())])
-               for d in font_dirs}
+    # absolute, not resolved: a folder of links to fonts elsewhere still holds its fonts
+    folders = {str(d): pooled([f.name for f in fonts if Path(os.path.abspath(f.path)).is_relative_to(
+        os.path.abspath(d))]) for d in font_dirs}
     gap = None
     if aggregate["seen"]["clean"] and aggregate["unseen"]["clean"]:
         s, u = aggregate["seen"], aggregate["unseen"]
