@@ -85,8 +85,9 @@ class TextConfig:
     max_len: int = 15  # 2L+1 = 31 steps: fits the default model at 128 px (32 steps)
     #: characters random strings are drawn from; None means the whole alphabet
     random_chars: str | None = None
-    #: the chance that each next character of a random string keeps to the class (letter, digit, other) of the
-    #: one before, as codes and numbers do; 0 draws every character from the whole set (the seeds' randomstring)
+    #: the chance that each next visible character of a random string is drawn from the class (letter, digit,
+    #: other) of the one before, as codes and numbers keep to runs; 0 draws every character from the whole set
+    #: (the seeds' randomstring). Spaces keep their share
     random_runs: float = 0.0
     #: word list file (one per line); None means the bundled English list
     lexicon: str | None = None

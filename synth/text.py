@@ -40,10 +40,11 @@ def apply_case(text: str, case: str) -> str:
 class RandomStrings:
     """The seeds' `randomstring`: characters drawn uniformly, length uniform in [min_len, max_len].
 
-    With `runs` above 0, each next character keeps to the class (letter, digit, other) of the last visible one
-    with that chance, else is drawn from the whole set. Codes and numbers in the world keep to runs ("50TH",
-    "A4-1200"), and a model that sees O and 0, l and 1 among their own kind learns which of them a context holds;
-    uniform strings teach that either may stand anywhere."""
+    With `runs` above 0, each next visible character is drawn, with that chance, from the class (letter, digit,
+    other) of the last visible one, else from the whole set as before (where it may fall in that class too);
+    spaces keep their share. Codes and numbers in the world keep to runs ("50TH", "A4-1200"), and a model that
+    sees O and 0, l and 1 among their own kind learns which of them a context holds; uniform strings teach that
+    either may stand anywhere."""
 
     def __init__(self, chars: str, min_len: int, max_len: int, runs: float = 0.0):
         solid = chars.replace(" ", "")
@@ -54,7 +55,7 @@ class RandomStrings:
         self.min_len, self.max_len = min_len, max_len
         self.runs = runs
         kinds: dict[str, str] = {}
-        for ch in dict.fromkeys(solid):
+        for ch in solid:  # repeats kept: a character given twice is drawn twice as often in its class too
             kind = "letter" if ch.isalpha() else "digit" if ch.isdigit() else "other"
             kinds[kind] = kinds.get(kind, "") + ch
         #: each visible character's class, as the string of the characters in it
@@ -66,9 +67,11 @@ class RandomStrings:
         if self.runs > 0:
             out, run = [], None
             for _ in range(n):
-                pool = run if run is not None and rng.random() < self.runs else chars
-                out.append(pool[rng.integers(0, len(pool))])
-                run = self.kind.get(out[-1], run)  # a space continues the run it interrupts
+                ch = chars[rng.integers(0, len(chars))]
+                if ch != " " and run is not None and rng.random() < self.runs:
+                    ch = run[rng.integers(0, len(run))]
+                out.append(ch)
+                run = self.kind.get(ch, run)  # a space continues the run it interrupts
         else:
             out = [chars[rng.integers(0, len(chars))] for _ in range(n)]
         # spaces at the ends or doubled are invisible in the image, so they could never be read back

@@ -63,6 +63,11 @@ def test_random_runs_keep_codes_to_their_classes():
     assert class_changes(runs) < 0.1  # about 0.1 x 0.55
     assert set("".join(runs)) == set(alphabet.chars)  # every character still comes up
     assert all(t == t.strip() and "  " not in t for t in runs)
+    spaces = [sum(t.count(" ") for t in ts) / sum(map(len, ts)) for ts in (uniform, runs)]
+    assert spaces[1] > 0.7 * spaces[0] > 0  # runs keep the spaces' share: multi-word strings still come
+    weighted = TextConfig(sources={"random": 1.0}, min_len=20, max_len=20, random_chars="aaab", random_runs=0.5)
+    drawn = "".join(t for t, _ in draw(TextSource(weighted, Alphabet("ab")), 200))
+    assert 0.7 < drawn.count("a") / len(drawn) < 0.8  # a character given three times keeps its weight in a run
     assert draw(TextSource(runs_cfg, alphabet), 50, seed=3) == draw(TextSource(runs_cfg, alphabet), 50, seed=3)
 
 
