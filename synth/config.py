@@ -516,6 +516,11 @@ class EffectsConfig:
                 key = f"{name}.{f.name}"
                 if key in LIMITS:
                     out += filter(None, [_number_problem(f"effects.{key}", getattr(section, f.name), LIMITS[key])])
+        # a field that moves pixels further than the distance over which it changes folds the letters into noise
+        if self.elastic.amplitude[1] > 0.4 * self.elastic.scale[0]:
+            out.append(f"effects.elastic: amplitude up to {self.elastic.amplitude[1]} over a scale from "
+                       f"{self.elastic.scale[0]} folds the letters; keep the amplitude's high end at most 0.4 times "
+                       "the scale's low end (the defaults: 0.06 and 0.2)")
         kinds = self.paper.kinds
         out += filter(None, [weights_problem("effects.paper.kinds", kinds)])
         unknown = {k for k, w in kinds.items() if w > 0} - set(BACKGROUNDS)

@@ -405,7 +405,7 @@ class Elastic(Effect):
         nodes = field_window("normal", rows, 2 * cols, ((oy + 0.618 * line) % 1.0, ox))  # a block's lines differ
         nodes = np.clip(np.dstack((nodes[:, :cols], nodes[:, cols:])), -2.0, 2.0) * np.float32(spread)
         field = cv2.resize(nodes, (width, height), interpolation=cv2.INTER_CUBIC)
-        # full strength this far inside an edge, so that no displacement exceeds half the distance to the edge
+        # full strength this far inside an edge, so that displacements stay within about half the distance to it
         reach = max(round(5.0 * spread), 1)
         out = []
         for g in placed:
@@ -685,7 +685,9 @@ class Extrude(Effect):
         return {"depth": between(u[0], *self.cfg.depth), "angle": 360.0 * u[1], "grey": round(255 * u[2])}
 
     def apply(self, img: np.ndarray, p: dict, mask: np.ndarray) -> np.ndarray:
-        n = max(1, round(p["depth"] * img.shape[0]))
+        n = round(p["depth"] * img.shape[0])
+        if n == 0:  # a depth under half a pixel draws nothing
+            return img
         t = math.radians(p["angle"])
         line = np.zeros((2 * n + 1, 2 * n + 1), np.uint8)
         # a dilation takes each pixel's maximum over the kernel's offsets: a line towards -direction sweeps the

@@ -388,6 +388,8 @@ def test_a_users_train_py_does_not_break_the_train_command(tmp_path):
     (["--set", "effects.rotate.degrees=NaN"], "effects.rotate.degrees nan: give finite numbers"),
     (["--set", "effects.gaussian_noise.std=[1000,2000]"], "effects.gaussian_noise.std (1000.0, 2000.0) is outside"),
     (["--set", "effects.jpeg.quality=[90,30]"], "the low end is above the high end"),
+    (["--set", "effects.elastic.amplitude=[0.05,0.1]", "--set", "effects.elastic.scale=[0.05,1]"],
+     "effects.elastic: amplitude up to 0.1 over a scale from 0.05 folds the letters"),
     (["--set", "render.margin=1"], "render.margin 1.0 is out of range; use a fraction of the height from 0 to 0.45"),
     (["--set", 'text.case={"lower":0,"upper":0,"title":0,"keep":0}'], "text.case: every weight is 0"),
     (["--text", "random=inf,words=1"], "text.sources (--text) {'random': inf}: each weight must be a finite number"),
