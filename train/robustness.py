@@ -280,8 +280,9 @@ def run(rec: Any, font_dirs: Sequence[str] = (), count: int = COUNT, seed: int =
     aggregate = {label: pooled([f.name for f in fonts if seen[f.name] == want])
                  for label, want in (("seen", True), ("unseen", False))}
     # absolute, not resolved: a folder of links to fonts elsewhere still holds its fonts
-    folders = {str(d): pooled([f.name for f in fonts if Path(os.path.abspath(f.path)).is_relative_to(
-        os.path.abspath(d))]) for d in font_dirs}
+    where = {f.name: Path(os.path.abspath(f.path)) for f in fonts}
+    folders = {str(d): pooled([n for n, path in where.items() if path.is_relative_to(os.path.abspath(d))])
+               for d in font_dirs}
     gap = None
     if aggregate["seen"]["clean"] and aggregate["unseen"]["clean"]:
         s, u = aggregate["seen"], aggregate["unseen"]
