@@ -46,7 +46,7 @@ LIMITS = {
     "motion_blur.length": (0, 50), "low_res.scale": (0.05, 1), "jitter.angle": (0, 90), "jitter.scale": (0.3, 3),
     "jitter.rise": (0, 0.5), "curve.thickness": (0.005, 0.5), "curve.amplitude": (0, 1), "curve.cycles": (0, 10),
     "plate.padding": (0, 2), "plate.thickness": (0, 0.5), "arc.bend": (0, 2), "arc.wave": (0, 1), "arc.cycles": (0, 4),
-    "neighbours.gap": (0.1, 2), "neighbours.width": (0.01, 1), "elastic.amplitude": (0, 0.1),
+    "arc.turn": (0, 80), "neighbours.gap": (0.1, 2), "neighbours.width": (0.01, 1), "elastic.amplitude": (0, 0.1),
     "elastic.scale": (0.05, 5), "extrude.depth": (0, 0.5),
 }
 
@@ -446,6 +446,9 @@ class ArcConfig:
     bend: tuple[float, float] = (0.2, 0.8)  # the curve's rise over the line, as a fraction of the font size, up or down
     wave: float = 0.3  # the chance of a wave of `cycles` periods in place of an arc
     cycles: tuple[float, float] = (0.5, 1.5)
+    #: the steepest a letter turns, in degrees: a short line bends less, as a letter turned further reads as
+    #: another one (an N on its side is a Z, an 8 an infinity sign)
+    turn: float = 40.0
 
 
 @dataclass

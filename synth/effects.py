@@ -466,15 +466,16 @@ class Arc(Effect):
             return placed
         start = min(g.x for g in placed)
         span = max(max(g.x + g.bmp.shape[1] for g in placed) - start, 1)
-        rise = p["bend"] * px
+        steep = (4 if p["cycles"] is None else 2 * np.pi * p["cycles"]) / span  # the steepest slope per unit rise
+        rise = math.copysign(min(abs(p["bend"]) * px, math.tan(math.radians(self.cfg.turn)) / steep), p["bend"])
         out = []
         for g in placed:
             t = (g.x + g.bmp.shape[1] / 2 - start) / span  # 0 at the line's left end, 1 at its right
             if p["cycles"] is None:  # an arc: the ends `rise` below the middle (above it for a negative bend)
-                down, slope = rise * (2 * t - 1) ** 2, rise * 4 * (2 * t - 1) / span
+                down, slope = rise * (2 * t - 1) ** 2, rise * steep * (2 * t - 1)
             else:
                 a = 2 * np.pi * p["cycles"] * t + p["phase"] + line
-                down, slope = rise * np.sin(a), rise * 2 * np.pi * p["cycles"] * np.cos(a) / span
+                down, slope = rise * np.sin(a), rise * steep * np.cos(a)
             out.append(turned(g, -math.degrees(math.atan(slope)), 1.0, round(down)))
         return out
 

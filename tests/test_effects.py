@@ -224,6 +224,27 @@ def test_arc_sets_the_letters_along_a_curve():
         assert flat.sample_spec(6, i).effects["arc"] is None
 
 
+def test_arc_turns_no_letter_past_its_limit():
+    """A bend that would turn a two-letter line's ends by 78 degrees (an N on its side reads as a Z) is cut to
+    the config's `turn`, for an arc and for a wave; a long line keeps its whole bend."""
+    from synth.config import ArcConfig
+    from synth.draw import Placed
+    from synth.effects import Arc
+
+    arc, px = Arc(ArcConfig(p=1.0, turn=40.0)), 40
+    bar = np.full((40, 2), 255, np.uint8)  # turned by a, about 40 sin(a) + 2 cos(a) across
+
+    def widths(placed: list[Placed], p: dict) -> list[int]:
+        return [g.bmp.shape[1] for g in arc.apply(placed, p, px, 0)]
+
+    short = [Placed(bar, x, 0, i) for i, x in enumerate((0, 24))]
+    for p in ({"bend": 0.8, "cycles": None, "phase": 0.0}, {"bend": -0.8, "cycles": 1.0, "phase": 0.0}):
+        assert 20 < max(widths(short, p)) <= 40 * np.sin(np.radians(40)) + 4, p
+    long = [Placed(bar, x, 0, i) for i, x in enumerate(range(0, 400, 25))]
+    ys = [g.y for g in arc.apply(long, {"bend": 0.8, "cycles": None, "phase": 0.0}, px, 0)]
+    assert abs((ys[0] - ys[len(ys) // 2]) - 0.8 * px) <= 6  # the ends 32 px below the middle, less the turning
+
+
 def test_neighbours_add_cut_pieces_a_word_space_beyond_the_text():
     """The pieces lie outside the text, at least the least gap from its ink, each no wider than the widest
     piece; the text's own pixels and boxes are untouched."""
