@@ -699,6 +699,7 @@ def _scene(cfg: SynthConfig) -> SynthConfig:
     e.lighting.p = 0.4
     e.stretch.p = 0.3
     e.underline.p = 0.03
+    e.arc.p = 0.1  # badges and logos; their A/B in docs/benchmarks.md
     e.blur.p = 0.4
     e.motion_blur.p, e.low_res.p = 0.15, 0.3
     e.jpeg.p = 0.35
