@@ -467,7 +467,8 @@ class Arc(Effect):
         start = min(g.x for g in placed)
         span = max(max(g.x + g.bmp.shape[1] for g in placed) - start, 1)
         steep = (4 if p["cycles"] is None else 2 * np.pi * p["cycles"]) / span  # the steepest slope per unit rise
-        rise = math.copysign(min(abs(p["bend"]) * px, math.tan(math.radians(self.cfg.turn)) / steep), p["bend"])
+        most = math.tan(math.radians(self.cfg.turn)) / steep if steep > 0 else math.inf  # a wave of 0 cycles: flat
+        rise = math.copysign(min(abs(p["bend"]) * px, most), p["bend"])
         out = []
         for g in placed:
             t = (g.x + g.bmp.shape[1] / 2 - start) / span  # 0 at the line's left end, 1 at its right

@@ -243,6 +243,7 @@ def test_arc_turns_no_letter_past_its_limit():
     long = [Placed(bar, x, 0, i) for i, x in enumerate(range(0, 400, 25))]
     ys = [g.y for g in arc.apply(long, {"bend": 0.8, "cycles": None, "phase": 0.0}, px, 0)]
     assert abs((ys[0] - ys[len(ys) // 2]) - 0.8 * px) <= 6  # the ends 32 px below the middle, less the turning
+    assert widths(short, {"bend": 0.8, "cycles": 0.0, "phase": 0.0}) == [2, 2]  # a wave of no cycles: upright
 
 
 def test_neighbours_add_cut_pieces_a_word_space_beyond_the_text():
