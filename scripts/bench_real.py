@@ -1,6 +1,7 @@
 """Real images: a model trained on the stream alone, scored on real word crops (IIIT5K) beside Tesseract.
 
     python scripts/bench_real.py --work DIR [--preset scene] [--minutes 60] [--set effects.shadow.p=0 ...]
+        [--fit-flag=--ema=0.999 ...]   # a training flag, passed as it stands
     python scripts/bench_real.py --model DIR            # score a trained model dir only
     python scripts/bench_real.py --sheet OUT.png [--preset scene]   # the preset's samples beside IIIT5K crops
 
@@ -34,6 +35,8 @@ def main() -> int:
     ap.add_argument("--steps", type=int, help="step budget (default: more than the minutes allow, 2,500 a minute, so "
                     "that the clock ends the run and its learning rate anneals with it)")
     ap.add_argument("--set", action="append", default=[], help="config changes passed to train fit")
+    ap.add_argument("--fit-flag", action="append", default=[], metavar="FLAG",
+                    help="a training flag passed to train fit as it stands, e.g. --fit-flag=--ema=0.999")
     ap.add_argument("--iiit5k", type=Path, default=REAL / "iiit5k-test-3000")
     ap.add_argument("--limit", type=int, help="score only the first N images")
     ap.add_argument("--no-tesseract", action="store_true")
@@ -52,6 +55,7 @@ def main() -> int:
                str(steps), "--patience", "0", "--quiet"]
         for s in a.set:
             cmd += ["--set", s]
+        cmd += a.fit_flag
         t0 = time.perf_counter()
         subprocess.run(cmd, check=True)
         trained = {"command": " ".join(cmd), "minutes": (time.perf_counter() - t0) / 60}

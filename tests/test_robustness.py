@@ -236,3 +236,24 @@ def test_tesseract_reads_a_list_in_order():
     assert hyps == refs + ["hello"]
     out = compare_tesseract(images, refs)
     assert out["available"] and out["psm"] == 8 and out["word_accuracy"] == 1.0 and "by_length" in out
+    assert "by_font" not in out  # real crops: no fonts to group by
+    by_font = compare_tesseract(images, refs, fonts=["A", "B", "A"])["by_font"]
+    assert by_font["A"]["n"] == 2 and by_font["B"]["n"] == 1 and by_font["A"]["word_accuracy"] == 1.0
+
+
+def test_eval_text_shows_each_font_beside_tesseract():
+    """A rendered set's report reads per font, ours beside Tesseract's: how the font benchmark is read."""
+    def sc(n: int, acc: float) -> dict:
+        return {"n": n, "cer": 1 - acc, "word_accuracy": acc, "word_accuracy_ci_alnum": min(1.0, acc + 0.125)}
+
+    scores = {"n": 3, "cer": 0.1, "wer": 0.2, "word_accuracy": 0.5, "ned": 0.1, "word_accuracy_ci_alnum": 0.6}
+    tess = {"available": True, "psm": 8, **scores, "images_per_second": 9.0, "by_height": {}, "by_length": {},
+            "by_font": {"GreatVibes-Regular": sc(2, 0.25), "Inter-Regular": sc(1, 1.0)}}
+    result = Evaluation(scores, images_per_second=100.0, by_height={}, by_length={}, tesseract=tess,
+                        by_font={"GreatVibes-Regular": sc(2, 0.5), "Inter-Regular": sc(1, 0.75)})
+    lines = eval_text(result).splitlines()
+    head = lines.index("by font:  group  n  cer  word_accuracy  ci_alnum  tesseract cer  word_accuracy  ci_alnum")
+    assert lines[head + 1].split() == ["GreatVibes-Regular", "2", "0.5000", "0.5000", "0.6250",
+                                       "0.7500", "0.2500", "0.3750"]
+    assert lines[head + 2].split() == ["Inter-Regular", "1", "0.2500", "0.7500", "0.8750", "0.0000", "1.0000", "1.0000"]
+    assert "by font" not in eval_text(dataclasses.replace(result, by_font=None))

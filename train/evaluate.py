@@ -43,9 +43,10 @@ def breakdown(refs: list[str], hyps: list[str], keys: list[str]) -> dict[str, di
 
 
 def compare_tesseract(images: Sequence[np.ndarray], refs: list[str], binary: str = "tesseract",
-                      psm: int | None = None) -> dict[str, Any]:
-    """Tesseract's scores on the same images, in the shape of ours; {"available": False, "reason"} when it is
-    not installed or fails, so that a comparison never costs the evaluation."""
+                      psm: int | None = None, fonts: Sequence[str | None] = ()) -> dict[str, Any]:
+    """Tesseract's scores on the same images, in the shape of ours (by font too, where the images' fonts are
+    known); {"available": False, "reason"} when it is not installed or fails, so that a comparison never
+    costs the evaluation."""
     from train import tesseract
 
     path = tesseract.find(binary)
@@ -62,6 +63,8 @@ def compare_tesseract(images: Sequence[np.ndarray], refs: list[str], binary: str
                            **metrics.score(refs, hyps), "images_per_second": len(images) / seconds}
     out["by_height"] = breakdown(refs, hyps, [_bin(im.shape[0], HEIGHT_BINS) for im in images])
     out["by_length"] = breakdown(refs, hyps, [_bin(len(r), LENGTH_BINS) for r in refs])
+    if any(fonts):
+        out["by_font"] = breakdown(refs, hyps, list(fonts))
     return out
 
 
@@ -115,7 +118,8 @@ def evaluate(rec: Recognizer, data_dir: str | Path, method: str = "greedy", lexi
         by_font=breakdown(refs, hyps, fonts) if any(fonts) else None,
         worst=[{"index": i, "truth": refs[i], "prediction": hyps[i], "font": fonts[i],
                 "confidence": preds[i].confidence} for i in order],
-        tesseract=compare_tesseract(images, refs, binary=tesseract_binary) if compare == "tesseract" else None,
+        tesseract=(compare_tesseract(images, refs, binary=tesseract_binary, fonts=fonts)
+                   if compare == "tesseract" else None),
     )
 
 

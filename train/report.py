@@ -42,14 +42,21 @@ def eval_text(result: Evaluation, source: str = "") -> str:
                  f"{theirs('images_per_second', '.1f', tess)}")
     if tess is not None and not ok:
         lines.append(f"  tesseract: {tess['reason']}")
-    for name in ("by_height", "by_length"):
-        extra = "  tesseract cer  word_accuracy" if ok else ""
-        lines.append(f"{name.replace('_', ' ')}:  group  n  cer  word_accuracy{extra}")
-        for g, sc in result[name].items():
-            row = f"  {g:<10}{sc['n']:>6}  {sc['cer']:.4f}  {sc['word_accuracy']:.4f}"
-            if ok:
-                t = tess[name][g]
-                row += f"  {t['cer']:.4f}  {t['word_accuracy']:.4f}"
+    for name in ("by_height", "by_length", "by_font"):
+        groups = result.get(name)
+        if not groups:  # by_font: only for datasets that record their fonts
+            continue
+        # ci_alnum beside exact: Tesseract's word mode adds stray marks at a crop's edges ("|", "~") that
+        # only the exact figure counts
+        extra = "  tesseract cer  word_accuracy  ci_alnum" if ok else ""
+        wide = max(10, *map(len, groups))
+        lines.append(f"{name.replace('_', ' ')}:  group  n  cer  word_accuracy  ci_alnum{extra}")
+        for g, sc in groups.items():
+            row = (f"  {g:<{wide}}{sc['n']:>6}  {sc['cer']:.4f}  {sc['word_accuracy']:.4f}"
+                   f"  {sc['word_accuracy_ci_alnum']:.4f}")
+            t = tess.get(name, {}).get(g) if ok else None
+            if t is not None:
+                row += f"  {t['cer']:.4f}  {t['word_accuracy']:.4f}  {t['word_accuracy_ci_alnum']:.4f}"
             lines.append(row)
     if result["worst"]:
         lines.append("worst:")
