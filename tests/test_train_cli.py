@@ -141,6 +141,9 @@ def test_fit_config_from_a_preset_keeps_the_models_height(tmp_path):
     cfg = config("--preset", "lines", "--model", "image_ocr")
     assert cfg.data.text.sources == {"prose": 1.0} and cfg.data.render.width is None
     assert cfg.data.render.height == 64  # image_ocr's native height, as without a preset
+    assert cfg.train.model == "image_ocr"  # a --model given wins over the preset's
+    assert config("--preset", "lines").train.model == "bigru"  # whole lines: the BiGRU's reach along the line
+    assert config("--preset", "scene").train.model == config().train.model == "default"
     from synth import SynthError
 
     with pytest.raises(SynthError, match="--config and --preset"):

@@ -14,7 +14,7 @@ from synth.config import SynthConfig, config_from_json
 from synth.errors import SynthError
 from synth.files import read_json, read_text
 from synth.flags import add_config_args, apply_data_flags, check_one_start, run_cli, text_weights
-from train.config import DISTRIBUTES, FEEDS
+from train.config import DISTRIBUTES, FEEDS, PRESET_MODELS
 
 
 def _fit_config(a: argparse.Namespace):
@@ -35,6 +35,8 @@ def _fit_config(a: argparse.Namespace):
             cfg.data = config_from_json(SynthConfig, raw)
     elif a.preset:
         cfg.data = SynthConfig.preset(a.preset)
+        if not resuming:
+            cfg.train.model = PRESET_MODELS.get(a.preset, cfg.train.model)
     t = cfg.train
     for flag, field in [("model", "model"), ("steps", "steps"), ("batch", "batch_size"), ("lr", "learning_rate"),
                         ("seed", "seed"), ("eval_every", "eval_every"), ("val_count", "val_count"),
