@@ -14,8 +14,8 @@ FEEDS = ("auto", "burst", "overlap")
 #: `TrainConfig.distribute`'s choices (see train.distribute)
 DISTRIBUTES = ("none", "mirrored", "multiworker")
 #: the model `train fit --preset NAME` trains when no --model is given: whole lines need the BiGRU's reach
-#: along the line (telling "o" from "O" by its neighbours' heights); at the same steps the default model
-#: read the scanned UW3 lines at 1.22% CER against its 0.81% (docs/benchmarks.md)
+#: along the line (telling "o" from "O" by its neighbours' heights), and it read real scanned lines far better
+#: than the default model at the same steps (docs/benchmarks.md)
 PRESET_MODELS = {"lines": "bigru"}
 
 
