@@ -42,6 +42,17 @@ def breakdown(refs: list[str], hyps: list[str], keys: list[str]) -> dict[str, di
             for k in sorted(groups, key=_group_order)}
 
 
+def groups(images: Sequence[np.ndarray], refs: list[str], hyps: list[str],
+           fonts: Sequence[str | None] = ()) -> dict[str, dict[str, dict[str, float]]]:
+    """The scores by image height and label length, and by font where the images' fonts are known: one
+    grouping for our readings and Tesseract's alike."""
+    out = {"by_height": breakdown(refs, hyps, [_bin(im.shape[0], HEIGHT_BINS) for im in images]),
+           "by_length": breakdown(refs, hyps, [_bin(len(r), LENGTH_BINS) for r in refs])}
+    if any(fonts):
+        out["by_font"] = breakdown(refs, hyps, list(fonts))
+    return out
+
+
 def compare_tesseract(images: Sequence[np.ndarray], refs: list[str], binary: str = "tesseract",
                       psm: int | None = None, fonts: Sequence[str | None] = ()) -> dict[str, Any]:
     """Tesseract's scores on the same images, in the shape of ours (by font too, where the images' fonts are
@@ -60,11 +71,8 @@ def compare_tesseract(images: Sequence[np.ndarray], refs: list[str], binary: str
         return {"available": False, "reason": str(e)}
     seconds = time.perf_counter() - t0
     out: dict[str, Any] = {"available": True, "version": tesseract.version(path), "psm": psm,
-                           **metrics.score(refs, hyps), "images_per_second": len(images) / seconds}
-    out["by_height"] = breakdown(refs, hyps, [_bin(im.shape[0], HEIGHT_BINS) for im in images])
-    out["by_length"] = breakdown(refs, hyps, [_bin(len(r), LENGTH_BINS) for r in refs])
-    if any(fonts):
-        out["by_font"] = breakdown(refs, hyps, list(fonts))
+                           **metrics.score(refs, hyps), "images_per_second": len(images) / seconds,
+                           **groups(images, refs, hyps, fonts)}
     return out
 
 
@@ -113,9 +121,7 @@ def evaluate(rec: Recognizer, data_dir: str | Path, method: str = "greedy", lexi
     order = [int(i) for i in np.argsort(-dist, kind="stable")[:worst] if dist[i] > 0]
     return Evaluation(
         scores=metrics.score(refs, hyps), images_per_second=len(images) / seconds,
-        by_height=breakdown(refs, hyps, [_bin(im.shape[0], HEIGHT_BINS) for im in images]),
-        by_length=breakdown(refs, hyps, [_bin(len(r), LENGTH_BINS) for r in refs]),
-        by_font=breakdown(refs, hyps, fonts) if any(fonts) else None,
+        **groups(images, refs, hyps, fonts),
         worst=[{"index": i, "truth": refs[i], "prediction": hyps[i], "font": fonts[i],
                 "confidence": preds[i].confidence} for i in order],
         tesseract=(compare_tesseract(images, refs, binary=tesseract_binary, fonts=fonts)
