@@ -1,10 +1,12 @@
 """The seeds' other domains: a captcha reader and a plate reader trained from the stream alone, read on real sets.
 
     python scripts/bench_domains.py --work DIR [--captcha REAL_CAPTCHAS] [--plates REAL_PLATES]
-                                    [--captcha-minutes 30] [--plate-minutes 60] [--only captcha|plate]
+                                    [--captcha-minutes 30] [--plate-minutes 60] [--plate-model twoline]
+                                    [--only captcha|plate]
 
-Trains `train fit --preset captcha --max-minutes 30` into DIR/captcha and `train fit --preset plate --model
-twoline --max-minutes 60` into DIR/plate (each resumed if there), then reads each real set (a labels.tsv
+Trains `train fit --preset captcha --max-minutes 30` into DIR/captcha and `train fit --preset plate
+--max-minutes 60` into DIR/plate, the issue's commands (each resumed if there; `--plate-model twoline` trains the
+two-line reader instead, which learns far slower: docs/benchmarks.md), then reads each real set (a labels.tsv
 folder or an LMDB) and prints the share read exactly: captchas as written; plates on their letters, digits
 and Hangul only (separators, spaces and the line break ignored, capitals as lowercase), since sets write the
 same plate as "ABC-1234" and "ABC 1234". Without a real set it prints the model's own validation only: the
@@ -61,12 +63,13 @@ def main() -> int:
     ap.add_argument("--plates", type=Path, help="real plate crops: a labels.tsv folder or an LMDB")
     ap.add_argument("--captcha-minutes", type=float, default=30.0)
     ap.add_argument("--plate-minutes", type=float, default=60.0)
+    ap.add_argument("--plate-model", help="the plate reader's model (default: the one `--preset plate` trains)")
     ap.add_argument("--only", choices=("captcha", "plate"))
     a = ap.parse_args()
     a.work.mkdir(parents=True, exist_ok=True)
     results = {}
     plans = [("captcha", a.captcha_minutes, [], a.captcha, lambda s: s),
-             ("plate", a.plate_minutes, ["--model", "twoline"], a.plates, plate_key)]
+             ("plate", a.plate_minutes, ["--model", a.plate_model] if a.plate_model else [], a.plates, plate_key)]
     for name, minutes, extra, real, key in plans:
         if a.only not in (None, name):
             continue
