@@ -304,7 +304,7 @@ def test_plate_preset_numbers_plates_as_the_patterns_say():
 
 def test_scene_preset_crops_to_the_ink_sets_capitals_and_numbers():
     """What the scene preset earned on real crops (docs/benchmarks.md): half the samples cropped to their ink so
-    that the letters fill the height, capitals most, number patterns, and the display faces."""
+    that the letters fill the height, 48 pixels high, capitals most, number patterns, and the display faces."""
     import re
 
     from synth.config import SCENE_NUMBERS
@@ -319,7 +319,7 @@ def test_scene_preset_crops_to_the_ink_sets_capitals_and_numbers():
     words = upper = fonts_used = by_hand = 0
     for i in range(300):
         img, spec = r.render(4, i, boxes=True)
-        assert img.shape == (32, 128)
+        assert img.shape == (48, 192)  # more detail per letter than the default 32
         inked = [b for b in spec.boxes if b is not None]
         top, bottom = min(b[1] for b in inked), max(b[3] for b in inked)
         fill[spec.layout["tight"]].append((bottom - top) / img.shape[0])
