@@ -28,6 +28,8 @@ BACKGROUNDS = ("flat", "gradient", "texture", "image", "stripes", "brick", "wood
 MAX_LINES = 8
 #: how lines of a block line up (render.align), as the share of the spare width left of each line
 ALIGNS = {"left": 0.0, "center": 0.5, "right": 1.0}
+#: how a line wider than a fixed-width canvas is fitted (RenderConfig.fit)
+FITS = ("shrink", "squeeze")
 #: the starting configs `SynthConfig.preset` knows
 PRESETS = ("words", "lines", "scene", "captcha", "plate", "hand")
 #: the characters of the keras.io captcha example's data
@@ -199,6 +201,10 @@ class RenderConfig:
     width: int | None = 128
     #: for variable width: the widest image allowed
     max_width: int = 512
+    #: a line too wide for the fixed width: "shrink" keeps its aspect (smaller letters, more paper above and
+    #: below); "squeeze" narrows it and keeps the letters' height, as the model's input resizing treats a wide
+    #: real crop (`synth.image.to_model_input`)
+    fit: str = "shrink"
     #: free space around the text, as a fraction of the height (random per side up to this)
     margin: float = 0.25
     #: several lines (text.lines): the distance of baselines, in line heights (least, most), and the alignments
@@ -216,6 +222,8 @@ class RenderConfig:
             out.append(f"render.width {self.width} is below the height {self.height}; use a wider canvas")
         if self.width is None and self.max_width < self.height:
             out.append(f"render.max_width {self.max_width} is below the height {self.height}; allow wider images")
+        if self.fit not in FITS:
+            out.append(f"render.fit {self.fit!r}: choose {' or '.join(FITS)}")
         lo, hi = self.line_spacing
         if not 0.7 <= lo <= hi <= 3:
             out.append(f"render.line_spacing {self.line_spacing}: give line heights from 0.7 to 3, low <= high")

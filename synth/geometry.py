@@ -71,8 +71,8 @@ def place(mask: np.ndarray, geo: dict, rc: RenderConfig, baseline_box: tuple[int
     `baseline_box` is the (top, bottom) rows of the font's letter box inside `mask` (of the ink, for a
     `tight` crop, which may also be enlarged up to 2x to fill the height, in margins a tenth as wide): the line
     turns about its centre, after `stretch` scales it across, and perspective jitter is a fraction of its
-    height. The four corners are moved in
-    plain Python: numpy's per-call overhead on 4 points cost more than the warp itself.
+    height. A line too wide for a fixed width shrinks, or with `rc.fit` "squeeze" narrows to fit. The four
+    corners are moved in plain Python: numpy's per-call overhead on 4 points cost more than the warp itself.
     """
     h, w = mask.shape
     H = rc.height
@@ -97,20 +97,24 @@ def place(mask: np.ndarray, geo: dict, rc: RenderConfig, baseline_box: tuple[int
     avail_h = max(H - mt - mb, 1.0)
     avail_w = rc.max_width - ml - mr if rc.width is None else max(rc.width - ml - mr, 1.0)
     # a tight crop may be enlarged (a line of x-height letters fills the height); the rest only shrinks
-    scale = min(2.0 if tight else 1.0, avail_h / bh, avail_w / bw)
+    sy = min(2.0 if tight else 1.0, avail_h / bh)
+    # too wide: shrink both ways, or (squeeze) only across, as resizing a real crop to the model's input does
+    sx = min(sy, avail_w / bw)
+    if rc.width is None or rc.fit == "shrink":
+        sy = sx
     if rc.width is None:
-        out_w = int(min(rc.max_width, math.ceil(bw * scale + ml + mr)))
-        ox = ml + (out_w - ml - mr - bw * scale) * geo["x"]
+        out_w = int(min(rc.max_width, math.ceil(bw * sx + ml + mr)))
+        ox = ml + (out_w - ml - mr - bw * sx) * geo["x"]
     else:
         out_w = rc.width
-        ox = ml + (avail_w - bw * scale) * geo["x"]
-    oy = mt + (avail_h - bh * scale) * geo["y"]
-    if jitter is None:  # affine: dst = scale A (p - c) + (o - scale lo)
-        tx, ty = ox - scale * lox, oy - scale * loy
-        m = np.array([[scale * a00, scale * a01, tx - scale * (a00 * cx + a01 * cy)],
-                      [scale * a10, scale * a11, ty - scale * (a10 * cx + a11 * cy)]], np.float64)
+        ox = ml + (avail_w - bw * sx) * geo["x"]
+    oy = mt + (avail_h - bh * sy) * geo["y"]
+    if jitter is None:  # affine: dst = S A (p - c) + (o - S lo), S = diag(sx, sy)
+        tx, ty = ox - sx * lox, oy - sy * loy
+        m = np.array([[sx * a00, sx * a01, tx - sx * (a00 * cx + a01 * cy)],
+                      [sy * a10, sy * a11, ty - sy * (a10 * cx + a11 * cy)]], np.float64)
         return cv2.warpAffine(mask, m, (out_w, H), flags=cv2.INTER_LINEAR, borderValue=0), m
     src = np.array(corners, np.float32)
-    dst = np.array([((x - lox) * scale + ox, (y - loy) * scale + oy) for x, y in pts], np.float32)
+    dst = np.array([((x - lox) * sx + ox, (y - loy) * sy + oy) for x, y in pts], np.float32)
     m = cv2.getPerspectiveTransform(src, dst)
     return cv2.warpPerspective(mask, m, (out_w, H), flags=cv2.INTER_LINEAR, borderValue=0), m
