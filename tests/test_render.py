@@ -292,7 +292,8 @@ def test_squeeze_keeps_a_long_line_as_high_as_a_resized_real_crop(make_config):
     """render.fit: a line too wide shrinks both ways ("shrink") or only across ("squeeze"), as to_model_input
     resizes a wide real crop; a line that fits is drawn the same either way; each character's box stays on the
     image."""
-    def ink_height_and_boxes(fit: str, text: str) -> tuple[int, list]:
+    def drawn(fit: str, text: str) -> tuple[int, list, np.ndarray]:
+        """The ink's height in rows, each character's box, the image."""
         cfg = make_config(effects=EffectsConfig.off())
         cfg.render.fit = fit
         r = Renderer(cfg)
@@ -302,13 +303,13 @@ def test_squeeze_keeps_a_long_line_as_high_as_a_resized_real_crop(make_config):
         return int(rows[-1] - rows[0] + 1), boxes, img
 
     long = "Whatsoever-Hippopotamus"
-    h_shrink, _, _ = ink_height_and_boxes("shrink", long)
-    h_squeeze, boxes, img = ink_height_and_boxes("squeeze", long)
+    h_shrink, _, _ = drawn("shrink", long)
+    h_squeeze, boxes, img = drawn("squeeze", long)
     assert h_squeeze > 1.8 * h_shrink, (h_squeeze, h_shrink)
     assert len(boxes) == len(long) and all(b is not None for b in boxes)
     assert all(0 <= x0 < x1 <= img.shape[1] and 0 <= y0 < y1 <= img.shape[0] for x0, y0, x1, y1 in boxes)
     assert boxes[-1][0] > 0.9 * img.shape[1] - img.shape[0]  # the last letter at the right end: squeezed, not cut
-    short = ink_height_and_boxes("shrink", "ab")[2], ink_height_and_boxes("squeeze", "ab")[2]
+    short = drawn("shrink", "ab")[2], drawn("squeeze", "ab")[2]
     assert (short[0] == short[1]).all()
     cfg = make_config()
     cfg.render.fit = "stretch"
