@@ -160,7 +160,8 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     f = sub.add_parser("fit", help="train on the synthetic stream (run again with the same --out to resume)")
     f.add_argument("--out", required=True, help="model dir")
-    f.add_argument("--model", help="default, bigru, small, image_ocr, crnn, or twoline (two-line crops, 64 px high)")
+    f.add_argument("--model", help="default, wide, bigru, small, image_ocr, crnn, "
+                   "or twoline (two-line crops, 64 px high)")
     f.add_argument("--steps", type=int, help="training steps (default 20000)")
     f.add_argument("--batch", type=int, help="batch size (default 16)")
     f.add_argument("--lr", type=float, help="peak learning rate (default 3e-3)")
