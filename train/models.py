@@ -145,8 +145,9 @@ def _default(x: keras.KerasTensor, classes: int) -> keras.KerasTensor:
 
 def _wide(x: keras.KerasTensor, classes: int) -> keras.KerasTensor:
     """The default model with twice its parameters for a little more step time: the trunk's sequence 256 wide
-    and the head 384, for mixes with more to learn (the scene preset's). Widening the trunk as well cost far
-    more time for no more accuracy (docs/benchmarks.md)."""
+    and the head 384, for mixes with more to learn and budgets with more steps. On the scene preset's CPU budget
+    it read no more real crops than the default, and widening the trunk as well cost far more time for no more
+    accuracy (docs/benchmarks.md)."""
     return _head(_trunk(Standardize()(x), 256), classes, 384)
 
 
