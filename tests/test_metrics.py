@@ -1,7 +1,7 @@
 import pytest
 
 from synth.errors import SynthError
-from train.metrics import cer, ned, score, wer, word_accuracy, word_accuracy_ci_alnum
+from train.metrics import cer, confusions, ned, score, wer, word_accuracy, word_accuracy_ci_alnum
 
 REFS = ["hello world", "abc", "Foo-Bar 1", "same"]
 HYPS = ["helo world", "abd", "foobar1", "same"]
@@ -42,3 +42,15 @@ def test_bad_input():
         score([], [])
     with pytest.raises(ValueError, match="2 references but 1"):
         cer(["a", "b"], ["a"])
+
+
+def test_confusions_count_each_edit_and_the_words_it_alone_made_wrong():
+    refs = ["NO", "WHO", "LOANS", "Abc", "GOOD", "tall"]
+    hyps = ["N0", "WH0", "[OANS", "abc", "G00D", "tal"]
+    got = {(c["truth"], c["read"]): (c["count"], c["alone"]) for c in confusions(refs, hyps)}
+    # case folded: "Abc" read "abc" is no error; GOOD -> G00D holds two o->0, one word
+    assert got == {("o", "0"): (4, 3), ("l", "["): (1, 1), ("l", ""): (1, 1)}
+    assert [(c["truth"], c["read"]) for c in confusions(refs, hyps)][0] == ("o", "0")  # the most frequent first
+    assert confusions(["ab"], ["xaby"]) == [{"truth": "", "read": "x", "count": 1, "alone": 0},
+                                             {"truth": "", "read": "y", "count": 1, "alone": 0}]
+    assert len(confusions(refs, hyps, top=1)) == 1 and confusions(["same"], ["same"]) == []

@@ -257,3 +257,10 @@ def test_eval_text_shows_each_font_beside_tesseract():
                                        "0.7500", "0.2500", "0.3750"]
     assert lines[head + 2].split() == ["Inter-Regular", "1", "0.2500", "0.7500", "0.8750", "0.0000", "1.0000", "1.0000"]
     assert "by font" not in eval_text(dataclasses.replace(result, by_font=None))
+    errors = eval_text(dataclasses.replace(result, confusions=[{"truth": "o", "read": "0", "count": 7, "alone": 5},
+                                                              {"truth": "e", "read": "", "count": 3, "alone": 0}]))
+    rows = errors.splitlines()
+    at = next(i for i, line in enumerate(rows) if line.startswith("most frequent errors"))
+    assert rows[at + 1].split() == ["truth", "read", "count", "alone"]
+    assert rows[at + 2].split() == ["'o'", "'0'", "7", "5"] and rows[at + 3].split() == ["'e'", "''", "3", "0"]
+    assert "most frequent errors" not in eval_text(result)

@@ -17,7 +17,7 @@ from synth.renderer import Renderer
 REPO = Path(__file__).resolve().parent.parent
 #: generous: each command imports TensorFlow (3-10 s) on a shared, loaded machine
 TIMEOUT = 300
-EVAL_KEYS = {"n", "cer", "wer", "word_accuracy", "ned", "word_accuracy_ci_alnum", "images_per_second"}
+EVAL_KEYS = {"n", "cer", "wer", "word_accuracy", "ned", "word_accuracy_ci_alnum", "images_per_second", "confusions"}
 
 
 def train_cli(*args: str) -> subprocess.CompletedProcess:
@@ -105,6 +105,8 @@ def test_eval_json_is_one_object_with_the_metrics(tiny_model, odd_images):
         assert result[k] >= 0.0, (k, result)
     assert 0 < result["word_accuracy"] < 1  # the rendered ones are read, the oddities are not
     assert result["images_per_second"] > 0
+    assert result["confusions"] and all(c["count"] >= max(1, c["alone"]) for c in result["confusions"])
+    assert all(c["truth"] != c["read"] for c in result["confusions"])
 
 
 def test_eval_worst_writes_a_png(tiny_model, odd_images, tmp_path):

@@ -119,6 +119,7 @@ def cmd_eval(a: argparse.Namespace) -> int:
     if a.json:
         out = {k: result.scores[k] for k in ("n", *METRICS)}
         out["images_per_second"] = result.images_per_second
+        out["confusions"] = result.confusions
         if result.tesseract is not None:
             out["tesseract"] = result.tesseract
         print(json.dumps(out))

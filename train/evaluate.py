@@ -80,7 +80,8 @@ def compare_tesseract(images: Sequence[np.ndarray], refs: list[str], binary: str
 class Evaluation:
     """A recognizer's scores on a labelled folder. `scores` holds `metrics.score`'s figures (n, cer, wer,
     word_accuracy, ...); `worst` the worst-read samples by edit distance, each with its index in the folder;
-    `tesseract` Tesseract's scores on the same images, when compared."""
+    `confusions` the most frequent character edits (`metrics.confusions`); `tesseract` Tesseract's scores on
+    the same images, when compared."""
 
     scores: dict[str, float]
     images_per_second: float
@@ -88,6 +89,7 @@ class Evaluation:
     by_length: dict[str, dict[str, float]]
     by_font: dict[str, dict[str, float]] | None = None
     worst: list[dict[str, Any]] = field(default_factory=list)
+    confusions: list[dict[str, Any]] = field(default_factory=list)
     tesseract: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -124,6 +126,7 @@ def evaluate(rec: Recognizer, data_dir: str | Path, method: str = "greedy", lexi
         **groups(images, refs, hyps, fonts),
         worst=[{"index": i, "truth": refs[i], "prediction": hyps[i], "font": fonts[i],
                 "confidence": preds[i].confidence} for i in order],
+        confusions=metrics.confusions(refs, hyps),
         tesseract=(compare_tesseract(images, refs, binary=tesseract_binary, fonts=fonts)
                    if compare == "tesseract" else None),
     )

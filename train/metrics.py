@@ -7,6 +7,7 @@ unit-cost Levenshtein (insertion, deletion, substitution).
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 
 from rapidfuzz.distance import Levenshtein
@@ -83,3 +84,23 @@ def score(refs: Sequence[str], hyps: Sequence[str]) -> dict[str, float | int]:
         "ned": ned(refs, hyps),
         "word_accuracy_ci_alnum": word_accuracy_ci_alnum(refs, hyps),
     }
+
+
+def confusions(refs: Sequence[str], hyps: Sequence[str], top: int = 10) -> list[dict[str, str | int]]:
+    """The most frequent character edits between references and readings, case folded (case errors would
+    hide the rest where labels are all capitals): each as {"truth", "read", "count", "alone"}, where "truth"
+    is "" for an inserted character and "read" "" for a dropped one, and "alone" counts the samples that this
+    edit alone made wrong (what fixing it would win). Most frequent first, ties by "alone", then by text."""
+    count: Counter[tuple[str, str]] = Counter()
+    alone: Counter[tuple[str, str]] = Counter()
+    for r, h in _pairs(refs, hyps):
+        r, h = r.casefold(), h.casefold()
+        if r == h:
+            continue
+        edits = [(r[i] if op != "insert" else "", h[j] if op != "delete" else "")
+                 for op, i, j in Levenshtein.editops(r, h)]
+        count.update(edits)
+        if len(set(edits)) == 1:
+            alone[edits[0]] += 1
+    ranked = sorted(count, key=lambda e: (-count[e], -alone[e], e))[:top]
+    return [{"truth": t, "read": h, "count": count[(t, h)], "alone": alone[(t, h)]} for t, h in ranked]

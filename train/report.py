@@ -58,6 +58,11 @@ def eval_text(result: Evaluation, source: str = "") -> str:
             if t is not None:
                 row += f"  {t['cer']:.4f}  {t['word_accuracy']:.4f}  {t['word_accuracy_ci_alnum']:.4f}"
             lines.append(row)
+    if result["confusions"]:
+        lines.append("most frequent errors (case folded; '' is a character dropped or added; alone: the words "
+                     "it alone made wrong):")
+        lines.append(f"  {'truth':>6} {'read':>6} {'count':>6} {'alone':>6}")
+        lines += [f"  {c['truth']!r:>6} {c['read']!r:>6} {c['count']:>6} {c['alone']:>6}" for c in result["confusions"]]
     if result["worst"]:
         lines.append("worst:")
         lines += [f"  {w['truth']!r} read as {w['prediction']!r}" for w in result["worst"][:10]]
