@@ -1,4 +1,4 @@
-"""`synth`: render and convert datasets, previews, and font coverage reports from the command line.
+"""`synth`: render and convert datasets, previews, font coverage and real-set comparisons from the command line.
 
 The data flags (`synth.flags`) map onto `SynthConfig`. User errors print one line and exit 2.
 """
@@ -58,6 +58,14 @@ def cmd_preview(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_compare(a: argparse.Namespace) -> int:
+    from synth.fidelity import compare
+
+    result = compare(config_from_args(a), a.real, count=a.count, seed=a.seed)
+    print(json.dumps(result.to_dict(), indent=1, ensure_ascii=False) if a.json else result.report())
+    return 0
+
+
 def cmd_config(a: argparse.Namespace) -> int:
     cfg = config_from_args(a)
     cfg.validate()  # a config printed is one that renders
@@ -100,6 +108,15 @@ def parser() -> argparse.ArgumentParser:
     v.add_argument("--boxes", action="store_true", help="draw each character's box over its sample")
     add_config_args(v)
     v.set_defaults(fn=cmd_preview)
+    m = sub.add_parser("compare", help="how the config's samples differ from real crops: image and label measures "
+                       "side by side, the far-apart ones first")
+    m.add_argument("--real", required=True, help="a folder of real labelled crops (labels.tsv, LMDB, or "
+                   "a dataset of ours)")
+    m.add_argument("--count", type=int, default=1000, help="real images to read (the first ones), and as many samples")
+    m.add_argument("--seed", type=int, default=0)
+    m.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    add_config_args(m)
+    m.set_defaults(fn=cmd_compare)
     f = sub.add_parser("fonts", help="each font's coverage of the alphabet, and what it lacks")
     add_config_args(f)
     f.set_defaults(fn=cmd_fonts)
