@@ -22,17 +22,21 @@ from synth.config import SynthConfig
 from synth.errors import SynthError
 from synth.image import to_model_input
 
-#: each measure and what it says, in report order
+#: each measure: what it says, and the settings that move it
 MEASURES = {
-    "aspect": "width over height of the image before resizing",
-    "ink share": "share of pixels on the ink side of Otsu's threshold (how much of the box the text fills)",
-    "contrast": "grey levels from the 5th to the 95th percentile",
-    "brightness": "mean grey",
-    "dark text": "1 where the ink is darker than its background",
-    "noise": "median grey difference from the 3x3 median (grain, speckle, JPEG blocks)",
-    "sharpness": "standard deviation of the Laplacian over the contrast (blur lowers it)",
-    "length": "characters of the label",
-    "digits": "share of the label's characters that are digits",
+    "aspect": ("width over height of the image before resizing", "render.width (--width auto), the text's length"),
+    "ink share": ("share of pixels on the ink side of Otsu's threshold (how much of the box the text fills)",
+                  "effects.tight, render.margin, fonts.size"),
+    "contrast": ("grey levels from the 5th to the 95th percentile",
+                 "effects.paper.paper and .ink, effects.colour.min_contrast, effects.lighting"),
+    "brightness": ("mean grey", "effects.paper.paper and .ink, effects.invert"),
+    "dark text": ("1 where the ink is darker than its background", "effects.invert, effects.colour"),
+    "noise": ("median grey difference from the 3x3 median (grain, speckle, JPEG blocks)",
+              "effects.gaussian_noise, effects.speckle, effects.salt_pepper, effects.jpeg"),
+    "sharpness": ("standard deviation of the Laplacian over the contrast (blur lowers it)",
+                  "effects.blur, effects.low_res, effects.motion_blur"),
+    "length": ("characters of the label", "text.min_len, text.max_len, text.lexicon"),
+    "digits": ("share of the label's characters that are digits", "text.sources (random and pattern), text.patterns"),
 }
 #: Kolmogorov-Smirnov distances from which a measure is reported as differing, and as far apart
 DIFFERS, FAR = 0.2, 0.4
@@ -113,7 +117,7 @@ class Comparison:
         if self.missing:
             chars = ", ".join(f"{c!r} ({n})" for c, n in sorted(self.missing.items(), key=lambda kv: -kv[1]))
             lines.append(f"characters of the real labels outside the alphabet (labels holding them): {chars}")
-        lines += ["measures:", *(f"  {k}: {v}" for k, v in MEASURES.items())]
+        lines += ["measures:", *(f"  {k}: {what}; moved by {knobs}" for k, (what, knobs) in MEASURES.items())]
         return "\n".join(lines)
 
 
