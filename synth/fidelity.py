@@ -1,11 +1,11 @@
 """How a config's samples differ from a set of real crops: image and label measures side by side, with their gaps.
 
-A model trained on the stream reads real images as well as the stream looks like them. `compare` measures the
-same things on both, each image as the model sees it (grey, resized to the config's height, squeezed or padded
-to its width, the padding left out), and gives for each measure both sets' quantiles and the Kolmogorov-Smirnov
-distance between them (0: the same distribution, 1: no overlap): the measures far apart are where to tune the
-config. Image measures need no ink mask, so that any labelled set can be measured: the ink is the minority side
-of Otsu's threshold.
+`compare` measures the same things on both, each image as the model sees it (grey, resized to the config's
+height, squeezed or padded to its width, the padding left out), and gives for each measure both sets' quantiles
+and the Kolmogorov-Smirnov distance between them (0: the same distribution, 1: no overlap). A measure far apart
+is a lead to try in an A/B run, not a verdict: a stream harder than the real set often costs a model nothing
+(docs/benchmarks.md). Image measures need no ink mask, so that any labelled set can be measured: the ink is
+the minority side of Otsu's threshold.
 """
 
 from __future__ import annotations
