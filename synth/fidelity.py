@@ -52,8 +52,7 @@ def image_measures(img: np.ndarray, height: int, width: int | None) -> dict[str,
     p5, p95 = np.percentile(xf, (5, 95))
     contrast = float(p95 - p5)
     threshold, _ = cv2.threshold(x, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    above = x > threshold
-    share_above = float(above.mean())
+    share_above = float((x > threshold).mean())
     ink_dark = share_above >= 0.5  # the ink is the minority side
     noise = float(np.median(np.abs(xf - cv2.medianBlur(x, 3).astype(np.float32))))
     laplacian = cv2.Laplacian(xf, cv2.CV_32F)
@@ -112,8 +111,8 @@ class Comparison:
                  "10/50/90, and the distance between the two (Kolmogorov-Smirnov: 0 the same, 1 apart)",
                  f"{'measure':<11} {'real':>20} {'synthetic':>20}  distance"]
         for r in sorted(self.rows, key=lambda r: -r.distance):
-            q = lambda v: "/".join(f"{x:.3g}" for x in v)  # noqa: E731
-            lines.append(f"{r.measure:<11} {q(r.real):>20} {q(r.synthetic):>20}  {r.distance:.2f} {r.verdict}".rstrip())
+            real, synthetic = "/".join(f"{x:.3g}" for x in r.real), "/".join(f"{x:.3g}" for x in r.synthetic)
+            lines.append(f"{r.measure:<11} {real:>20} {synthetic:>20}  {r.distance:.2f} {r.verdict}".rstrip())
         if self.missing:
             chars = ", ".join(f"{c!r} ({n})" for c, n in sorted(self.missing.items(), key=lambda kv: -kv[1]))
             lines.append(f"characters of the real labels outside the alphabet (labels holding them): {chars}")
