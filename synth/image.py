@@ -81,11 +81,17 @@ def _exif_orientation(source: Path | bytes) -> int:
         return 1
 
 
+def to_grey(img: np.ndarray) -> np.ndarray:
+    """An RGB(A) image in grey (BT.601 luma, as a camera's grey is made); a grey one as it is."""
+    if img.ndim == 3:
+        return cv2.cvtColor(img, cv2.COLOR_RGBA2GRAY if img.shape[2] == 4 else cv2.COLOR_RGB2GRAY)
+    return img
+
+
 def to_model_input(img: np.ndarray, height: int, width: int | None) -> np.ndarray:
     """Any image (grey or colour, any size) -> uint8 (height, W): resized to the height keeping the aspect,
     then right-padded with its background (or squeezed when wider) to a fixed width."""
-    if img.ndim == 3:
-        img = cv2.cvtColor(img, cv2.COLOR_RGBA2GRAY if img.shape[2] == 4 else cv2.COLOR_RGB2GRAY)
+    img = to_grey(img)
     h, w = img.shape
     new_w = max(1, round(w * height / h))
     if width is not None and new_w > width:

@@ -109,6 +109,37 @@ def test_a_line_set_vertically_is_read_turned(tiny_model, monkeypatch):
     assert sum(u == t for u, t in zip(upright, texts, strict=True)) >= 6
 
 
+def test_views_keep_the_most_confident_reading(tiny_model):
+    """`views=N` reads each image in the first N views and keeps, per image, the most confident of those
+    readings; light text on dark, which the tiny model never saw, is read through the inverted view."""
+    rec = load(tiny_model.dir)
+    images, texts = rendered(tiny_model, 8)
+    assert [p.text for p in rec.predict(images, views=1)] == [p.text for p in rec.predict(images)]
+    dark = [255 - im for im in images]
+    for batch in (images, dark):
+        single = [rec.predict([runtime.view(im, name) for im in batch]) for name in runtime.VIEWS]
+        for n in (2, 4):
+            best = [max(reads[:n], key=lambda p: p.confidence) for reads in zip(*single, strict=True)]
+            assert [p.text for p in rec.predict(batch, views=n)] == [p.text for p in best]
+    plain = sum(p.text == t for p, t in zip(rec.predict(dark), texts, strict=True))
+    assert sum(p.text == t for p, t in zip(rec.predict(dark, views=4), texts, strict=True)) >= max(6, plain + 2)
+    for n in (0, len(runtime.VIEWS) + 1):
+        with pytest.raises(SynthError, match=f"--views {n}: give 1 to 4"):
+            rec.predict(images[:1], views=n)
+
+
+def test_each_view_of_an_image():
+    grey = np.full((20, 60), 200, np.uint8)
+    grey[5:15, 10:50] = 30  # dark ink on light paper
+    rgb = np.stack([grey] * 3, axis=-1)
+    assert np.array_equal(runtime.view(rgb, "as is"), grey)
+    assert np.array_equal(runtime.view(grey, "inverted"), 255 - grey)
+    framed = runtime.view(rgb, "margin")
+    assert framed.shape == (24, 64)  # a tenth of the height on every side, in the paper's grey
+    assert np.array_equal(framed[2:-2, 2:-2], grey) and (framed[:2] == 200).all() and (framed[:, -2:] == 200).all()
+    assert np.array_equal(runtime.view(grey, "inverted margin"), 255 - framed)
+
+
 def test_beam_and_lexicon_decoding(tiny_model):
     rec = load(tiny_model.dir)
     images, texts = rendered(tiny_model, 16)

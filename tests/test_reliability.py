@@ -514,6 +514,10 @@ def test_predict_and_eval_flags(tiny_model, tmp_path, capsys):
         ["eval", "--model", str(tiny_model.dir), "--data", str(data), "--limit", "-1"], capsys, train_main)
     assert "--worst w.txt: name the PNG file to write" in fails(
         ["eval", "--model", str(tiny_model.dir), "--data", str(data), "--worst", "w.txt"], capsys, train_main)
+    assert "--views 5: give 1 to 4" in fails(
+        ["eval", "--model", str(tiny_model.dir), "--data", str(data), "--views", "5"], capsys, train_main)
+    assert "--views 0: give 1 to 4" in fails(
+        ["predict", "--model", str(tiny_model.dir), str(tmp_path / "f.tif"), "--views", "0"], capsys, train_main)
     taken = tmp_path / "taken.txt"
     taken.write_text("mine", encoding="utf-8")
     assert "is a file; give a folder for the report" in fails(

@@ -95,10 +95,13 @@ def _model(path: str):
 
 
 def cmd_predict(a: argparse.Namespace) -> int:
+    from train.runtime import check_views
+
+    check_views(a.views)  # before the model and the images load
     rec = _model(a.model)
     source = a.images[0] if len(a.images) == 1 and Path(a.images[0]).is_dir() else a.images
     for path, p in rec.read(source, method="beam" if a.beam else "greedy", lexicon=_lexicon(a.lexicon),
-                            turn_tall=not a.upright):
+                            turn_tall=not a.upright, views=a.views):
         print(f"{path}\t{p.text}\t{p.confidence:.4f}")
     return 0
 
@@ -113,7 +116,7 @@ def cmd_eval(a: argparse.Namespace) -> int:
         raise SynthError(f"--worst {a.worst}: name the PNG file to write, e.g. worst.png")
     rec = _model(a.model)
     result = evaluate(rec, a.data, method="beam" if a.beam else "greedy", lexicon=_lexicon(a.lexicon),
-                      limit=a.limit, compare=a.compare, turn_tall=not a.upright)
+                      limit=a.limit, compare=a.compare, turn_tall=not a.upright, views=a.views)
     if a.worst:
         eval_worst_grid(result, a.data, a.worst)
     if a.json:
@@ -154,6 +157,10 @@ def cmd_robustness(a: argparse.Namespace) -> int:
                             sources=None if a.text is None else text_weights(a.text))
     print(robustness_text(report, write_robustness(report, a.out, title=a.model)))
     return 0
+
+
+VIEWS_HELP = ("read each image in the first N views (as is, with a margin, inverted, inverted with a margin) and "
+              "keep the most confident reading: N times the time (default 1)")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -207,6 +214,7 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--lexicon", help="word list: output the closest word")
     r.add_argument("--upright", action="store_true", help="read every image only as it stands (by default an image "
                    "three times as tall as wide is also read turned a quarter each way, as a line set vertically)")
+    r.add_argument("--views", type=int, default=1, metavar="N", help=VIEWS_HELP)
     r.set_defaults(fn=cmd_predict)
     e = sub.add_parser("eval", help="score a folder with labels.tsv (real images or a rendered dataset)")
     e.add_argument("--model", required=True, help="a model dir, or an export of one (train export)")
@@ -216,6 +224,7 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--lexicon")
     e.add_argument("--limit", type=int, help="score only the first N images")
     e.add_argument("--upright", action="store_true", help="read every image only as it stands")
+    e.add_argument("--views", type=int, default=1, metavar="N", help=VIEWS_HELP)
     e.add_argument("--worst", help="write a PNG grid of the worst-read images")
     e.add_argument("--compare", choices=["tesseract"], help="also run Tesseract (if installed) on the same images "
                    "and show its numbers beside ours")

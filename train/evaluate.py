@@ -15,7 +15,7 @@ from rapidfuzz.distance import Levenshtein
 from synth.dataset import iter_samples
 from synth.errors import SynthError
 from train import metrics
-from train.runtime import Recognizer
+from train.runtime import Recognizer, check_views
 
 HEIGHT_BINS = (0, 24, 32, 48, 64, 128, 10**9)
 LENGTH_BINS = (0, 3, 6, 10, 16, 32, 10**9)
@@ -100,13 +100,15 @@ class Evaluation:
 
 def evaluate(rec: Recognizer, data_dir: str | Path, method: str = "greedy", lexicon: Sequence[str] | None = None,
              batch_size: int = 64, limit: int | None = None, worst: int = 24, compare: str | None = None,
-             tesseract_binary: str = "tesseract", turn_tall: bool = True) -> Evaluation:
+             tesseract_binary: str = "tesseract", turn_tall: bool = True, views: int = 1) -> Evaluation:
     """Metrics of `score`, images per second (preprocessing, model and decoding), breakdowns by image height
     and label length, and the `worst` samples by edit distance.
 
-    `compare="tesseract"` adds Tesseract's numbers on the same images under "tesseract"."""
+    `compare="tesseract"` adds Tesseract's numbers on the same images under "tesseract"; `views` as in
+    `Recognizer.predict`."""
     if compare not in (None, "tesseract"):
         raise SynthError(f"--compare {compare!r}: the only reference reader is tesseract")
+    check_views(views)
     images, refs, fonts = [], [], []
     for k, (img, text, font) in enumerate(iter_samples(data_dir)):
         if limit is not None and k >= limit:
@@ -114,9 +116,10 @@ def evaluate(rec: Recognizer, data_dir: str | Path, method: str = "greedy", lexi
         images.append(img)
         refs.append(text)
         fonts.append(font)
-    rec.predict(images[:2], method=method, lexicon=lexicon)  # trace the model before timing
+    rec.predict(images[:2], method=method, lexicon=lexicon, views=views)  # trace the model before timing
     t0 = time.perf_counter()
-    preds = rec.predict(images, method=method, lexicon=lexicon, batch_size=batch_size, turn_tall=turn_tall)
+    preds = rec.predict(images, method=method, lexicon=lexicon, batch_size=batch_size, turn_tall=turn_tall,
+                        views=views)
     seconds = time.perf_counter() - t0
     hyps = [p.text for p in preds]
     dist = np.array([Levenshtein.distance(r, h) / max(len(r), 1) for r, h in zip(refs, hyps, strict=True)])

@@ -1,7 +1,7 @@
 """Reading text without TensorFlow: an exported model run by ONNX Runtime or LiteRT, decoded in NumPy.
 
 `Recognizer.from_export(PATH).predict(images)` reads as `train.load(MODEL_DIR).predict(images)` does: the
-same preprocessing (`synth.image`), the same decoders (`train.decode`), the same handling of tall images.
+same preprocessing (`synth.image`), the same decoders (`train.decode`), the same tall images and views.
 This module imports neither TensorFlow nor Keras (a SavedModel export alone needs TensorFlow, to run it).
 """
 
@@ -17,7 +17,7 @@ import numpy as np
 from synth.alphabet import Alphabet
 from synth.errors import SynthError
 from synth.files import read_json
-from synth.image import load_image, pad_images, to_float, to_model_input
+from synth.image import background, load_image, pad_images, to_float, to_grey, to_model_input
 from synth.quiet import stderr_held
 from train import decode
 
@@ -26,6 +26,12 @@ EXPORT_FILE = "synthocr.json"
 #: an image at least this many times taller than wide is also read turned a quarter each way: a line set
 #: vertically (a table's column heading, a figure's axis label) and cropped from its page
 TALL = 3.0
+#: the views `predict(views=N)` reads each image in, the first N of them, keeping the most confident reading:
+#: real crops come in either polarity and cut tighter or looser than any one training mix, and a model misreads
+#: different crops in each view (the gain on real crops is in docs/benchmarks.md)
+VIEWS = ("as is", "margin", "inverted", "inverted margin")
+#: the margin view's border on every side, as a share of the image's height, in its background's grey
+MARGIN = 0.1
 #: what `Recognizer.read` takes for an image in a folder
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm")
 
@@ -81,24 +87,34 @@ class Recognizer:
         return [Prediction(self.alphabet.decode(i), float(c)) for i, c in zip(ids, conf, strict=True)]
 
     def predict(self, images: Sequence[np.ndarray], method: str = "greedy", lexicon: Sequence[str] | None = None,
-                batch_size: int = 64, turn_tall: bool = True) -> list[Prediction]:
+                batch_size: int = 64, turn_tall: bool = True, views: int = 1) -> list[Prediction]:
         """Readings of `images`. With `turn_tall`, a tall image's reading is the more confident of its two
         quarter turns (equal sizes, so their alignment probabilities compare) when that reads at least two
-        characters more than the image as it stands: a tall crop of one letter keeps its upright reading."""
+        characters more than the image as it stands: a tall crop of one letter keeps its upright reading.
+        `views` > 1 reads each image also in the next views of `VIEWS` and keeps the most confident reading
+        (the first on a tie): that many times the work."""
+        check_views(views)
+        out = self._predict(images, method, lexicon, batch_size, turn_tall)
+        for name in VIEWS[1:views]:
+            seen = self._predict([view(im, name) for im in images], method, lexicon, batch_size, turn_tall)
+            out = [max(a, b, key=lambda p: p.confidence) for a, b in zip(out, seen, strict=True)]
+        return out
+
+    def _predict(self, images: Sequence[np.ndarray], method: str, lexicon: Sequence[str] | None, batch_size: int,
+                 turn_tall: bool) -> list[Prediction]:
         out: list[Prediction] = []
         for s in range(0, len(images), batch_size):
             x, widths = self.prepare(images[s : s + batch_size])
             out += self.decode(*self.logits(x, widths), method=method, lexicon=lexicon)
         tall = [i for i, im in enumerate(images) if turn_tall and im.shape[0] >= TALL * im.shape[1]]
         if tall:
-            left, right = (self.predict([np.rot90(images[i], k) for i in tall], method, lexicon, batch_size, False)
+            left, right = (self._predict([np.rot90(images[i], k) for i in tall], method, lexicon, batch_size, False)
                            for k in (1, -1))
             for i, a, b in zip(tall, left, right, strict=True):
                 turned = max(a, b, key=lambda p: p.confidence)
                 if len(turned.text) >= len(out[i].text) + 2:
                     out[i] = turned
         return out
-
 
     def read(self, source: str | Path | Sequence[str | Path], **predict: Any) -> list[tuple[Path, Prediction]]:
         """Read image files: a list of them, or every image in a folder (sorted by name); keywords go to
@@ -110,6 +126,20 @@ class Recognizer:
         else:
             paths = [Path(p) for p in ([source] if isinstance(source, str | Path) else source)]
         return list(zip(paths, self.predict([load_image(p) for p in paths], **predict), strict=True))
+
+
+def check_views(views: int) -> None:
+    if not 1 <= views <= len(VIEWS):
+        raise SynthError(f"--views {views}: give 1 to {len(VIEWS)} (the first N of: {', '.join(VIEWS)})")
+
+
+def view(img: np.ndarray, name: str) -> np.ndarray:
+    """One of `VIEWS` of an image, in grey."""
+    grey = to_grey(img)
+    if name.endswith("margin"):
+        m = max(1, round(MARGIN * grey.shape[0]))
+        grey = np.pad(grey, m, constant_values=background(grey))
+    return 255 - grey if name.startswith("inverted") else grey
 
 
 def is_export(path: str | Path) -> bool:
