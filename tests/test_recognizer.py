@@ -133,11 +133,13 @@ def test_each_view_of_an_image():
     grey[5:15, 10:50] = 30  # dark ink on light paper
     rgb = np.stack([grey] * 3, axis=-1)
     assert np.array_equal(runtime.view(rgb, "as is"), grey)
-    assert np.array_equal(runtime.view(grey, "inverted"), 255 - grey)
+    wider = runtime.view(rgb, "wider")
+    assert wider.shape == (20, 78)
+    assert (wider[6:14, 15:63] == 30).all() and (wider[:, :10] == 200).all()  # the same ink, 1.3 times as wide
     framed = runtime.view(rgb, "margin")
     assert framed.shape == (24, 64)  # a tenth of the height on every side, in the paper's grey
     assert np.array_equal(framed[2:-2, 2:-2], grey) and (framed[:2] == 200).all() and (framed[:, -2:] == 200).all()
-    assert np.array_equal(runtime.view(grey, "inverted margin"), 255 - framed)
+    assert np.array_equal(runtime.view(grey, "inverted"), 255 - grey)
 
 
 def test_beam_and_lexicon_decoding(tiny_model):

@@ -159,8 +159,8 @@ def cmd_robustness(a: argparse.Namespace) -> int:
     return 0
 
 
-VIEWS_HELP = ("read each image in the first N views (as is, with a margin, inverted, inverted with a margin) and "
-              "keep the most confident reading: N times the time (default 1)")
+VIEWS_HELP = ("read each image in the first N views (as is, 1.3 times as wide, with a margin, inverted) and keep "
+              "the most confident reading: N times the time (default 1)")
 
 
 def parser() -> argparse.ArgumentParser:

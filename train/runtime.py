@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 
 from synth.alphabet import Alphabet
@@ -27,9 +28,12 @@ EXPORT_FILE = "synthocr.json"
 #: vertically (a table's column heading, a figure's axis label) and cropped from its page
 TALL = 3.0
 #: the views `predict(views=N)` reads each image in, the first N of them, keeping the most confident reading:
-#: real crops come in either polarity and cut tighter or looser than any one training mix, and a model misreads
-#: different crops in each view (the gain on real crops is in docs/benchmarks.md)
-VIEWS = ("as is", "margin", "inverted", "inverted margin")
+#: real crops are cut tighter or looser than any one training mix, their letters set narrower or wider, in
+#: either polarity, and a model misreads different crops in each view (the gain on real crops is in
+#: docs/benchmarks.md; the order is the order of what each view added there)
+VIEWS = ("as is", "wider", "margin", "inverted")
+#: the wider view's scale across
+WIDER = 1.3
 #: the margin view's border on every side, as a share of the image's height, in its background's grey
 MARGIN = 0.1
 #: what `Recognizer.read` takes for an image in a folder
@@ -136,10 +140,14 @@ def check_views(views: int) -> None:
 def view(img: np.ndarray, name: str) -> np.ndarray:
     """One of `VIEWS` of an image, in grey."""
     grey = to_grey(img)
-    if name.endswith("margin"):
-        m = max(1, round(MARGIN * grey.shape[0]))
-        grey = np.pad(grey, m, constant_values=background(grey))
-    return 255 - grey if name.startswith("inverted") else grey
+    h, w = grey.shape
+    if name == "wider":
+        return cv2.resize(grey, (max(1, round(w * WIDER)), h), interpolation=cv2.INTER_LINEAR)
+    if name == "margin":
+        return np.pad(grey, max(1, round(MARGIN * h)), constant_values=background(grey))
+    if name == "inverted":
+        return 255 - grey
+    return grey
 
 
 def is_export(path: str | Path) -> bool:
