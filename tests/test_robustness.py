@@ -29,8 +29,10 @@ class Oracle:
         self.alphabet = None
         self.height, self.width = config.data.render.height, config.data.render.width
         self.read: list[object] = []
+        self.views: set[int] = set()
 
-    def predict(self, images, batch_size: int = 64, **_) -> list[Prediction]:
+    def predict(self, images, batch_size: int = 64, views: int = 1, **_) -> list[Prediction]:
+        self.views.add(views)
         specs = [self.made[id(im)] for im in images]
         self.read += specs
         return [Prediction(s.text if s.font in self.good else s.text[:-1], 1.0) for s in specs]
@@ -183,6 +185,17 @@ def test_texts_from_other_sources_than_the_models(made):
     assert rec.read and all(s.source == "words" and s.text.isalpha() for s in rec.read)
     with pytest.raises(SynthError, match="unknown text source"):
         robustness.run(rec, count=5, sweeps=False, sources={"poems": 1.0})
+
+
+def test_every_image_is_read_in_the_views_asked_for(made):
+    from synth.errors import SynthError
+
+    rec = Oracle(FitConfig(), {}, set(), made)
+    result = robustness.run(rec, count=3, sweeps=False, views=3)
+    assert rec.views == {3} and result.views == 3
+    assert "each image read in 3 views" in robustness_markdown(result)
+    with pytest.raises(SynthError, match="--views 0: give 1 to 4"):
+        robustness.run(rec, count=3, sweeps=False, views=0)
 
 
 def test_fonts_that_cannot_draw_the_texts_are_skipped_and_counted(made):

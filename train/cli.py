@@ -154,7 +154,7 @@ def cmd_robustness(a: argparse.Namespace) -> int:
     count = robustness.COUNT if a.count is None else a.count
     report = robustness.run(rec, a.fonts, count=count, seed=seed, sweep_count=a.sweep_count,
                             sweeps=not a.no_sweeps, progress=not a.quiet, model_dir=a.model,
-                            sources=None if a.text is None else text_weights(a.text))
+                            sources=None if a.text is None else text_weights(a.text), views=a.views)
     print(robustness_text(report, write_robustness(report, a.out, title=a.model)))
     return 0
 
@@ -250,6 +250,7 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--text", help="text source weights in place of the model's, e.g. words=1 for clean words")
     b.add_argument("--seed", type=int, help="seed of the texts and their specs (default: one training never uses)")
     b.add_argument("--out", required=True, help="report folder: report.json, report.md, PNG charts")
+    b.add_argument("--views", type=int, default=1, metavar="N", help=VIEWS_HELP)
     b.add_argument("--quiet", action="store_true")
     b.set_defaults(fn=cmd_robustness)
     return p

@@ -97,6 +97,10 @@ def _cell(s: dict[str, Any] | None, key: str) -> str:
     return "-" if s is None else _pct(s[key])
 
 
+def _in_views(views: int) -> str:
+    return f", each image read in {views} views" if views > 1 else ""
+
+
 def robustness_markdown(report: Report, title: str = "") -> str:
     """report.md: the summary, the seen/unseen gap, the per-font table and the sweeps (percent)."""
     report = report.to_dict()
@@ -104,7 +108,7 @@ def robustness_markdown(report: Report, title: str = "") -> str:
     lines = [f"# Font robustness{': ' + title if title else ''}", "",
              f"{report['count']} texts in each of {len(report['fonts'])} fonts ({report['texts_every_font_draws']} "
              "drawn by every font), with the effects off (clean) and at the model's training defaults (default). "
-             "Word accuracy and CER in percent.", "",
+             f"Word accuracy and CER in percent{_in_views(report['views'])}.", "",
              "| fonts | n | clean word acc | clean CER | default word acc | default CER |",
              "| --- | ---: | ---: | ---: | ---: | ---: |"]
     for label, a in [("seen", agg["seen"]), ("unseen", agg["unseen"]), *report["folders"].items()]:
@@ -233,8 +237,8 @@ def write_robustness(report: Report, out: str | Path, title: str = "") -> Path:
 
 def robustness_text(report: Report, out: Path) -> str:
     """`train robustness`'s summary on the terminal: seen and unseen fonts, clean and with the effects."""
-    lines = [f"{report.count} texts x {len(report.fonts)} fonts, {report.predictions} images read in "
-             f"{report.seconds:.0f} s",
+    lines = [f"{report.count} texts x {len(report.fonts)} fonts, {report.predictions} images read"
+             f"{_in_views(report.views)} in {report.seconds:.0f} s",
              f"  {'fonts':<8}{'n':>4}  {'clean acc':>9}  {'clean cer':>9}  {'default acc':>11}  {'default cer':>11}"]
     for label in ("seen", "unseen"):
         g = report.aggregate[label]

@@ -27,6 +27,7 @@ from synth.renderer import Renderer
 from synth.spec import Spec
 from synth.version import __version__
 from train import metrics
+from train.runtime import check_views
 
 #: texts per font: enough to tell fonts apart by a few points, few enough to read every font in seconds
 COUNT = 300
@@ -132,6 +133,8 @@ class Report:
     sweep_count: int
     sweep_fonts: list[str]
     predictions: int
+    #: each image read in this many views (`Recognizer.predict`), the most confident reading kept
+    views: int
     seconds: float
     fonts: list[dict[str, Any]]
     aggregate: dict[str, Any]
@@ -168,13 +171,13 @@ def score(reads: list[Read]) -> dict[str, float | int] | None:
     return metrics.score([r.spec.text for r in reads], [r.text for r in reads]) if reads else None
 
 
-def _read_all(rec: Any, renderer: Renderer, reads: list[Read], batch_size: int, progress: bool) -> None:
+def _read_all(rec: Any, renderer: Renderer, reads: list[Read], batch_size: int, progress: bool, views: int) -> None:
     from tqdm import tqdm
 
     with tqdm(total=len(reads), unit="img", disable=not progress, desc="robustness") as bar:
         for s in range(0, len(reads), batch_size):
             chunk = reads[s : s + batch_size]
-            preds = rec.predict([renderer.render_spec(r.spec) for r in chunk], batch_size=batch_size)
+            preds = rec.predict([renderer.render_spec(r.spec) for r in chunk], batch_size=batch_size, views=views)
             for r, p in zip(chunk, preds, strict=True):
                 r.text = p.text
             bar.update(len(chunk))
@@ -229,14 +232,16 @@ def _worst_row(r: Read, font: bool = True) -> dict[str, Any]:
 
 def run(rec: Any, font_dirs: Sequence[str] = (), count: int = COUNT, seed: int = SEED, sweep_count: int | None = None,
         sweeps: bool = True, batch_size: int = 64, progress: bool = False, model_dir: str = "",
-        sources: dict[str, float] | None = None) -> Report:
+        sources: dict[str, float] | None = None, views: int = 1) -> Report:
     """Measure `rec` (a Recognizer, or anything with its config, meta and predict) per font and per effect;
-    `sources` in place of the model's text sources (e.g. words only, for a clean-words figure).
+    `sources` in place of the model's text sources (e.g. words only, for a clean-words figure); `views` as in
+    `Recognizer.predict`.
 
     The report's `data` is the config its samples were rendered with, and each worst row holds its spec, so that
     `worst.png` can be drawn again from the report alone."""
     if count < 1:
         raise SynthError(f"--count {count}: render at least one text per font")
+    check_views(views)
     started = time.perf_counter()
     data = data_config(rec, font_dirs)
     if sources is not None:
@@ -255,7 +260,7 @@ def run(rec: Any, font_dirs: Sequence[str] = (), count: int = COUNT, seed: int =
     sweep_fonts = [f for f in fonts if seen[f.name]] or list(fonts)
     n_swept = count if sweep_count is None else sweep_count
     swept = _sweep_reads(renderer, base["clean"], sweep_fonts, n_swept) if sweeps else []
-    _read_all(rec, renderer, reads + swept, batch_size, progress)
+    _read_all(rec, renderer, reads + swept, batch_size, progress, views)
 
     groups: dict[tuple[str, str], list[Read]] = {}
     for r in reads + swept:
@@ -305,7 +310,7 @@ def run(rec: Any, font_dirs: Sequence[str] = (), count: int = COUNT, seed: int =
         missing_font_dirs=[d for d in trained_dirs if not Path(d).is_dir()],  # training's, moved since
         count=len(indices), texts_every_font_draws=covered, conditions=list(CONDITIONS),
         sweep_count=sum(r.group == "sweep::0" for r in swept), sweep_fonts=[f.name for f in sweep_fonts],
-        predictions=len(reads) + len(swept), seconds=time.perf_counter() - started,
+        predictions=len(reads) + len(swept), views=views, seconds=time.perf_counter() - started,
         fonts=per_font, aggregate=aggregate, folders=folders, gap=gap, sweeps=sweep_report,
         worst=[{**_worst_row(r), "spec": r.spec.to_dict()} for r in worst], data=data.to_dict(),
     )
