@@ -11,6 +11,7 @@ the minority side of Otsu's threshold.
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,8 @@ MEASURES = {
               "effects.gaussian_noise, effects.speckle, effects.salt_pepper, effects.jpeg"),
     "sharpness": ("standard deviation of the Laplacian over the contrast (blur lowers it)",
                   "effects.blur, effects.low_res, effects.motion_blur"),
+    "letter width": ("the ink's width over its height, per character of the label (narrow, condensed letters read "
+                     "low)", "effects.stretch, fonts.spacing, the fonts"),
     "length": ("characters of the label", "text.min_len, text.max_len, text.lexicon"),
     "digits": ("share of the label's characters that are digits", "text.sources (random and pattern), text.patterns"),
 }
@@ -42,8 +45,9 @@ MEASURES = {
 DIFFERS, FAR = 0.2, 0.4
 
 
-def image_measures(img: np.ndarray, height: int, width: int | None) -> dict[str, float]:
-    """The image measures of one image (grey or colour, any size) as a model of that input size sees it."""
+def image_measures(img: np.ndarray, height: int, width: int | None, text: str = "") -> dict[str, float]:
+    """The image measures of one image (grey or colour, any size) as a model of that input size sees it; with
+    its label `text`, the letter width too (NaN without a label or ink)."""
     h, w = img.shape[:2]
     x = to_model_input(img, height, width)
     content = round(w * height / h)
@@ -56,6 +60,12 @@ def image_measures(img: np.ndarray, height: int, width: int | None) -> dict[str,
     ink_dark = share_above >= 0.5  # the ink is the minority side
     noise = float(np.median(np.abs(xf - cv2.medianBlur(x, 3).astype(np.float32))))
     laplacian = cv2.Laplacian(xf, cv2.CV_32F)
+    chars = sum(not c.isspace() for c in text)
+    ys, xs = np.nonzero(x <= threshold if ink_dark else x > threshold)
+    letter_width = math.nan
+    if chars and xs.size:  # the ink's extent from its 2nd to its 98th percentile: a speck at an edge is not text
+        (x0, x1), (y0, y1) = np.percentile(xs, (2, 98)), np.percentile(ys, (2, 98))
+        letter_width = float((x1 - x0 + 1) / (y1 - y0 + 1) / chars)
     return {
         "aspect": w / h,
         "ink share": 1.0 - share_above if ink_dark else share_above,
@@ -64,6 +74,7 @@ def image_measures(img: np.ndarray, height: int, width: int | None) -> dict[str,
         "dark text": float(ink_dark),
         "noise": noise,
         "sharpness": float(laplacian.std()) / max(contrast, 1.0),
+        "letter width": letter_width,
     }
 
 
@@ -135,16 +146,19 @@ def compare(config: SynthConfig, real: str | Path, count: int = 1000, seed: int 
     chars = set(renderer.alphabet.chars)
     real_rows, missing = [], {}
     for img, text, _ in itertools.islice(iter_samples(real), count):
-        real_rows.append(image_measures(img, rc.height, rc.width) | label_measures(text))
+        real_rows.append(image_measures(img, rc.height, rc.width, text) | label_measures(text))
         for c in set(text) - chars:
             missing[c] = missing.get(c, 0) + 1
     synth_rows = []
     for i in range(len(real_rows)):  # as many as there are real ones, so that both quantiles are as sure
         img, spec = renderer.render(seed, i)
-        synth_rows.append(image_measures(img, rc.height, rc.width) | label_measures(spec.text))
+        synth_rows.append(image_measures(img, rc.height, rc.width, spec.text) | label_measures(spec.text))
     rows = []
     for m in MEASURES:
-        a, b = np.array([r[m] for r in real_rows]), np.array([r[m] for r in synth_rows])
+        a, b = (np.array([r[m] for r in side]) for side in (real_rows, synth_rows))
+        a, b = a[np.isfinite(a)], b[np.isfinite(b)]  # a label of spaces, or an image without ink, has no letters
+        if not (a.size and b.size):
+            continue
         rows.append(Row(m, np.percentile(a, (10, 50, 90)).tolist(), np.percentile(b, (10, 50, 90)).tolist(),
                         ks_distance(a, b)))
     return Comparison(len(real_rows), len(synth_rows), rows, missing)

@@ -43,6 +43,11 @@ def test_image_measures_read_ink_contrast_polarity_and_leave_the_padding_out():
     assert soft["sharpness"] < m["sharpness"] / 2
     grain = np.clip(img + np.random.default_rng(0).normal(0, 20, img.shape), 0, 255).astype(np.uint8)
     assert image_measures(grain, 32, 128)["noise"] > 5
+    assert np.isnan(m["letter width"])  # no label, no letters
+    assert abs(image_measures(img, 32, 128, "ab")["letter width"] - 1.0) < 0.06  # ink 32 wide, 16 high, 2 letters
+    narrow = img.copy()
+    narrow[:, 24:40] = 240
+    assert abs(image_measures(narrow, 32, 128, "a b")["letter width"] - 0.5) < 0.06  # spaces are not letters
 
 
 def test_a_config_matches_its_own_renders_and_shows_a_gap_it_lacks(tmp_path):
@@ -55,6 +60,16 @@ def test_a_config_matches_its_own_renders_and_shows_a_gap_it_lacks(tmp_path):
     assert clean["noise"].distance >= FAR and clean["noise"].verdict == "far apart"
     assert clean["noise"].real[1] > clean["noise"].synthetic[1]
     assert clean["length"].distance < DIFFERS  # what the config did not change stays close
+
+
+def test_condensed_lettering_shows_as_narrower_letters(tmp_path):
+    real = write(small(noise=False), tmp_path / "plain", 200, seed=1, workers=0, progress=False)
+    condensed = small(noise=False)
+    condensed.effects.stretch.p, condensed.effects.stretch.factor = 1.0, (0.5, 0.55)
+    rows = {r.measure: r for r in compare(condensed, real, count=200).rows}
+    assert rows["letter width"].distance >= FAR, rows["letter width"]
+    assert rows["letter width"].synthetic[1] < 0.7 * rows["letter width"].real[1]
+    assert rows["length"].distance < DIFFERS
 
 
 def test_cli_reports_missing_characters_and_json(tmp_path, capsys):
