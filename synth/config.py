@@ -707,7 +707,9 @@ def _scene(cfg: SynthConfig) -> SynthConfig:
     e.colour.p = 0.5
     e.shadow.p, e.outline.p = 0.15, 0.1
     e.lighting.p = 0.4
-    e.stretch.p = 0.3
+    # condensed to extended lettering over a wide range: real words are set narrower than the bundled faces draw
+    # them, and the narrowest faces read worst (its A/B in docs/benchmarks.md)
+    e.stretch.p, e.stretch.factor = 0.5, (0.5, 1.6)
     e.underline.p = 0.03
     e.arc.p = 0.1  # badges and logos; their A/B in docs/benchmarks.md
     e.blur.p = 0.4
