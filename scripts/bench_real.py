@@ -69,7 +69,8 @@ def main() -> int:
     from train.evaluate import evaluate
     from train.recognizer import load
 
-    result = evaluate(load(model), a.iiit5k, limit=a.limit, compare=None if a.no_tesseract else "tesseract")
+    rec = load(model)
+    result = evaluate(rec, a.iiit5k, limit=a.limit, compare=None if a.no_tesseract else "tesseract")
     ours = result.scores
     row = {"model": str(model), "trained": trained, "n": ours["n"],
            "word_accuracy_ci_alnum": ours["word_accuracy_ci_alnum"], "cer": ours["cer"]}
@@ -83,7 +84,7 @@ def main() -> int:
     print(line)
     print(f"{'PASS' if ours['word_accuracy_ci_alnum'] >= 0.60 else 'FAIL'}  IIIT5K >= 60% (issue 19)")
     if a.views > 1:  # the same model reading each crop in more views (`train eval --views N`)
-        more = evaluate(load(model), a.iiit5k, limit=a.limit, views=a.views).scores["word_accuracy_ci_alnum"]
+        more = evaluate(rec, a.iiit5k, limit=a.limit, views=a.views).scores["word_accuracy_ci_alnum"]
         row[f"word_accuracy_ci_alnum_{a.views}_views"] = more
         print(f"  in {a.views} views: {100 * more:.1f}% ({100 * (more - acc):+.1f} points)")
     out = (a.work or model) / "real.json"

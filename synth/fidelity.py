@@ -56,12 +56,13 @@ def image_measures(img: np.ndarray, height: int, width: int | None, text: str = 
     p5, p95 = np.percentile(xf, (5, 95))
     contrast = float(p95 - p5)
     threshold, _ = cv2.threshold(x, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    share_above = float((x > threshold).mean())
+    above = x > threshold
+    share_above = float(above.mean())
     ink_dark = share_above >= 0.5  # the ink is the minority side
     noise = float(np.median(np.abs(xf - cv2.medianBlur(x, 3).astype(np.float32))))
     laplacian = cv2.Laplacian(xf, cv2.CV_32F)
     chars = sum(not c.isspace() for c in text)
-    ys, xs = np.nonzero(x <= threshold if ink_dark else x > threshold)
+    ys, xs = np.nonzero(~above if ink_dark else above)
     letter_width = math.nan
     if chars and xs.size:  # the ink's extent from its 2nd to its 98th percentile: a speck at an edge is not text
         (x0, x1), (y0, y1) = np.percentile(xs, (2, 98)), np.percentile(ys, (2, 98))
