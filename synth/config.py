@@ -49,7 +49,7 @@ LIMITS = {
     "jitter.rise": (0, 0.5), "curve.thickness": (0.005, 0.5), "curve.amplitude": (0, 1), "curve.cycles": (0, 10),
     "plate.padding": (0, 2), "plate.thickness": (0, 0.5), "arc.bend": (0, 2), "arc.wave": (0, 1), "arc.cycles": (0, 4),
     "arc.turn": (0, 80), "neighbours.gap": (0.1, 2), "neighbours.width": (0.01, 1), "elastic.amplitude": (0, 0.1),
-    "elastic.scale": (0.05, 5), "extrude.depth": (0, 0.5),
+    "elastic.scale": (0.05, 5), "extrude.depth": (0, 0.5), "panel.distance": (0, 5), "panel.rim": (0, 20),
 }
 
 
@@ -446,6 +446,17 @@ class NeighboursConfig:
 
 
 @dataclass
+class PanelConfig:
+    """The edge of the sign, label or screen the word is on, inside the crop: beyond a rectangle about the ink
+    (its sides a random distance out, often past the image's edge) another surface in another grey, shaded, and
+    half the time the panel's rim as a line along its edge."""
+
+    p: float = 0.0
+    distance: tuple[float, float] = (0.1, 1.0)  # from the ink to each side of the panel, as a fraction of the height
+    rim: tuple[int, int] = (1, 3)  # the rim's width in pixels
+
+
+@dataclass
 class ArcConfig:
     """Text set along a curve, as badges, seals and logos set it: each letter moved onto the curve and turned to
     follow it."""
@@ -514,6 +525,7 @@ class EffectsConfig:
     neighbours: NeighboursConfig = field(default_factory=NeighboursConfig)
     elastic: ElasticConfig = field(default_factory=ElasticConfig)
     extrude: ExtrudeConfig = field(default_factory=ExtrudeConfig)
+    panel: PanelConfig = field(default_factory=PanelConfig)
 
     def sections(self) -> list[tuple[str, Any]]:
         return [(f.name, getattr(self, f.name)) for f in dataclasses.fields(self)]

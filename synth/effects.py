@@ -35,6 +35,7 @@ from synth.config import (
     NeighboursConfig,
     NoiseConfig,
     OutlineConfig,
+    PanelConfig,
     PaperConfig,
     PlateConfig,
     SaltPepperConfig,
@@ -616,6 +617,40 @@ class Surround(Effect):
         return out
 
 
+class Panel(Effect):
+    """The edge of the sign or label the word is on: outside a rectangle about the ink, its sides a random
+    distance out (those beyond the image unseen), another surface in another grey, shaded top to bottom, and half
+    the time the panel's rim, a line along its edge in a grey of its own."""
+
+    name = "panel"
+    context = ("mask",)
+    draws = 9
+
+    cfg: PanelConfig
+
+    def params(self, u: list[float]) -> dict:
+        lo, hi = self.cfg.distance
+        rim = integer(u[6], self.cfg.rim[0], self.cfg.rim[1] + 1) if u[7] < 0.5 else 0
+        return {"sides": [between(v, lo, hi) for v in u[0:4]], "grey": round(255 * u[4]),
+                "shade": between(u[5], -0.3, 0.3), "rim": rim, "rim_grey": round(255 * u[8])}
+
+    def apply(self, img: np.ndarray, p: dict, mask: np.ndarray) -> np.ndarray:
+        cols, rows = np.flatnonzero(mask.max(axis=0)), np.flatnonzero(mask.max(axis=1))
+        if not cols.size:
+            return img
+        h, w = img.shape
+        left, right, top, bottom = (round(d * h) for d in p["sides"])
+        x0, x1, y0, y1 = cols[0] - left, cols[-1] + right, rows[0] - top, rows[-1] + bottom
+        out = np.empty_like(img)
+        out[:] = (p["grey"] * (1.0 + p["shade"] * np.linspace(-1, 1, h, dtype=np.float32)))[:, None]
+        np.clip(out, 0, 255, out=out)
+        inside = (slice(max(y0, 0), max(y1 + 1, 0)), slice(max(x0, 0), max(x1 + 1, 0)))
+        out[inside] = img[inside]
+        if p["rim"]:
+            cv2.rectangle(out, (int(x0), int(y0)), (int(x1), int(y1)), float(p["rim_grey"]), p["rim"])
+        return out
+
+
 class Colour(Effect):
     """Random ink and paper colours, seen in grey: their BT.601 luma becomes the paper's and the ink's grey
     (the paper's texture, gradient or image keeps its shape around the new level)."""
@@ -797,6 +832,7 @@ def build_effects(cfg: EffectsConfig) -> list[Effect]:
         Extrude(cfg.extrude),
         Outline(cfg.outline),
         Surround(cfg.surround),
+        Panel(cfg.panel),
         Lighting(cfg.lighting),
         Blur(cfg.blur),
         MotionBlur(cfg.motion_blur),

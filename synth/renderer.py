@@ -35,7 +35,7 @@ STREAMS = {
     "gaussian_noise": 4, "speckle": 4, "salt_pepper": 3, "binarize": 2, "invert": 1, "jpeg": 2, "force": 9,
     "stretch": 2, "underline": 3, "colour": 7, "shadow": 6, "outline": 3, "lighting": 6, "motion_blur": 3,
     "low_res": 2, "jitter": 2, "curve": 6, "lines": 3, "plate": 4, "surround": 6, "arc": 6, "neighbours": 8,
-    "elastic": 5, "extrude": 4,
+    "elastic": 5, "extrude": 4, "panel": 10,
 }
 
 #: text sources whose texts are set as their own line breaks say (a corpus line, a plate pattern), never joined

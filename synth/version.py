@@ -1,3 +1,3 @@
 """The one place the version lives; artifacts record it."""
 
-__version__ = "0.8.2"
+__version__ = "0.9.0"

@@ -69,6 +69,8 @@ def in_range(name: str, p, fx: EffectsConfig) -> bool:
         "extrude": lambda: within(p["depth"], c.depth) and 0 <= p["angle"] <= 360 and 0 <= p["grey"] <= 255,
         "neighbours": lambda: p["sides"] in ("left", "right", "both") and all(within(g, c.gap) for g in p["gap"])
         and all(within(v, c.width) for v in p["width"]),
+        "panel": lambda: all(within(d, c.distance) for d in p["sides"]) and 0 <= p["grey"] <= 255
+        and (p["rim"] == 0 or c.rim[0] <= p["rim"] <= c.rim[1]) and 0 <= p["rim_grey"] <= 255,
     }
     return checks.get(name, lambda: True)()
 
@@ -267,6 +269,32 @@ def test_neighbours_add_cut_pieces_a_word_space_beyond_the_text():
         added += int(changed.size > 0)
         assert spec.boxes == plain_spec.boxes
     assert added >= 15
+
+
+def test_panel_changes_only_what_lies_beyond_its_rectangle_about_the_ink():
+    """Outside the rectangle (the ink's box, each side its distance out) the panel's surface or rim; inside it,
+    beyond the rim's reach, the image as drawn without it, the text's pixels and boxes included."""
+    cfg, none = only("panel", 1.0), only("panel", 0.0)
+    cfg.render.width = none.render.width = 256  # room at the sides
+    on, off = Renderer(cfg), Renderer(none)
+    seen = 0
+    for i in range(20):
+        img, spec = on.render(6, i, boxes=True)
+        plain, plain_spec = off.render(6, i, boxes=True)
+        assert spec.boxes == plain_spec.boxes
+        p = spec.effects["panel"]
+        h, w = img.shape
+        cols, rows = np.flatnonzero((plain < 255).any(axis=0)), np.flatnonzero((plain < 255).any(axis=1))
+        left, right, top, bottom = (round(d * h) for d in p["sides"])
+        r = p["rim"]  # a rim is drawn about the rectangle's edge, into it by up to its width
+        x0, x1, y0, y1 = cols[0] - left + r, cols[-1] + right - r, rows[0] - top + r, rows[-1] + bottom - r
+        inside = np.zeros((h, w), bool)
+        inside[max(y0, 0) : max(y1 + 1, 0), max(x0, 0) : max(x1 + 1, 0)] = True
+        assert (img[inside] == plain[inside]).all(), (i, p)
+        ink = plain < 128
+        assert (img[ink] == plain[ink]).all()  # the panel is at least its least distance from the letters
+        seen += int((img != plain).any())
+    assert seen >= 10  # most panels show an edge in a 256-pixel-wide crop
 
 
 def test_captcha_preset_looks_like_the_keras_captchas():
