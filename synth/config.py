@@ -659,8 +659,8 @@ class SynthConfig(JsonConfig):
         'scene': word crops from photos and screens (signs, covers, shop fronts, web images), 48x192: half of them
         cropped to the ink (the letters fill the height), words set in capitals most, numbers and prices among
         them, signage, display, pixel and blackletter faces and hand-lettered capitals, coloured ink and paper
-        seen in grey, light text on dark, textured backgrounds, shadows and outlines, uneven light, condensed and
-        extended letters, motion blur and low resolution, stronger rotation and perspective.
+        seen in grey, light text on dark, textured backgrounds, the edges of signs, shadows and outlines, uneven
+        light, condensed and extended letters, motion blur and low resolution, stronger rotation and perspective.
         'captcha': the look of the captchas the keras.io captcha reader learns: 200x50 grey images of 5
         characters of its charset, each letter turned, scaled and raised on its own, set so that they touch,
         a wavy line through them, speckle and blur.
@@ -723,6 +723,7 @@ def _scene(cfg: SynthConfig) -> SynthConfig:
     # them, and the narrowest faces read worst (its A/B in docs/benchmarks.md)
     e.stretch.p, e.stretch.factor = 0.5, (0.5, 1.6)
     e.underline.p = 0.03
+    e.panel.p = 0.3  # the edge of the sign a word is cut from; its A/B in docs/benchmarks.md
     e.arc.p = 0.1  # badges and logos; their A/B in docs/benchmarks.md
     e.blur.p = 0.4
     e.motion_blur.p, e.low_res.p = 0.15, 0.3
