@@ -585,6 +585,15 @@ class Neighbours(Effect):
         return out
 
 
+def ink_box(mask: np.ndarray) -> tuple[int, int, int, int] | None:
+    """The first and last columns and rows (x0, x1, y0, y1) that hold any of the mask's ink; None for no ink."""
+    cols = np.flatnonzero(mask.max(axis=0))
+    if not cols.size:
+        return None
+    rows = np.flatnonzero(mask.max(axis=1))
+    return int(cols[0]), int(cols[-1]), int(rows[0]), int(rows[-1])
+
+
 class Surround(Effect):
     """What a plate crop shows beyond the plate: the car's bumper or body in another grey outside the box of
     the ink (the plate's border is ink), shaded top to bottom, and now and then a lamp's bright edge at a side."""
@@ -598,9 +607,10 @@ class Surround(Effect):
                 "size": between(u[4], 0.3, 0.7)}
 
     def apply(self, img: np.ndarray, p: dict, mask: np.ndarray) -> np.ndarray:
-        cols, rows = np.flatnonzero(mask.max(axis=0)), np.flatnonzero(mask.max(axis=1))
-        if not cols.size:
+        box = ink_box(mask)
+        if box is None:
             return img
+        x0, x1, y0, y1 = box
         h, w = img.shape
         car = np.float32(p["grey"]) * (1.0 - np.float32(p["shade"]) * np.linspace(0, 1, h, dtype=np.float32))[:, None]
         car = np.broadcast_to(car, (h, w)).copy()
@@ -612,7 +622,7 @@ class Surround(Effect):
             car = np.maximum(car, 255.0 * lamp.astype(np.float32))
         out = img.copy()
         inside = np.zeros((h, w), bool)
-        inside[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1] = True
+        inside[y0 : y1 + 1, x0 : x1 + 1] = True
         out[~inside] = car[~inside]
         return out
 
@@ -635,19 +645,19 @@ class Panel(Effect):
                 "shade": between(u[5], -0.3, 0.3), "rim": rim, "rim_grey": round(255 * u[8])}
 
     def apply(self, img: np.ndarray, p: dict, mask: np.ndarray) -> np.ndarray:
-        cols, rows = np.flatnonzero(mask.max(axis=0)), np.flatnonzero(mask.max(axis=1))
-        if not cols.size:
+        box = ink_box(mask)
+        if box is None:
             return img
         h, w = img.shape
         left, right, top, bottom = (round(d * h) for d in p["sides"])
-        x0, x1, y0, y1 = cols[0] - left, cols[-1] + right, rows[0] - top, rows[-1] + bottom
+        x0, x1, y0, y1 = box[0] - left, box[1] + right, box[2] - top, box[3] + bottom
         out = np.empty_like(img)
         out[:] = (p["grey"] * (1.0 + p["shade"] * np.linspace(-1, 1, h, dtype=np.float32)))[:, None]
         np.clip(out, 0, 255, out=out)
         inside = (slice(max(y0, 0), max(y1 + 1, 0)), slice(max(x0, 0), max(x1 + 1, 0)))
         out[inside] = img[inside]
         if p["rim"]:
-            cv2.rectangle(out, (int(x0), int(y0)), (int(x1), int(y1)), float(p["rim_grey"]), p["rim"])
+            cv2.rectangle(out, (x0, y0), (x1, y1), float(p["rim_grey"]), p["rim"])
         return out
 
 
