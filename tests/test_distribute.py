@@ -79,7 +79,8 @@ def start_workers(out: Path, steps: int, ports: list[int], logs: Path, tag: str)
     cluster = {"worker": [f"localhost:{p}" for p in ports]}
     procs = []
     for i in range(len(ports)):
-        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": "",
+        # TMPDIR: a killed worker leaves its log folder (a temporary directory) in the test's, not in /tmp
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": "", "TMPDIR": str(logs),
                "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}})}
         log = open(logs / f"{tag}-{i}.log", "w")  # noqa: SIM115 (closed with the process)
         procs.append(subprocess.Popen(fit_command(out, steps), cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
@@ -199,7 +200,7 @@ def test_workers_started_with_different_configs_all_stop_saying_so(tmp_path):
     cluster = {"worker": [f"localhost:{p}" for p in ports]}
     procs = []
     for i in range(2):
-        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": "",
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": "", "TMPDIR": str(tmp_path),
                "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}})}
         cmd = fit_command(tmp_path / "run", 40) + ["--seed", str(i)]  # a seed each: another stream
         procs.append(subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
